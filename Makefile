@@ -1,0 +1,26 @@
+# The two commands a user needs: `make run` and `make test`. Both set everything up on first use.
+.PHONY: run test lint format bench setup browsers clean
+
+VENV_PY := .venv/bin/python
+
+setup:
+	@scripts/bootstrap
+
+run: setup
+	$(VENV_PY) manage.py up
+
+test: setup
+	$(VENV_PY) -m ruff check .
+	$(VENV_PY) -m ruff format --check .
+	$(VENV_PY) manage.py makemigrations --check --dry-run
+	$(VENV_PY) -m pytest
+
+lint: setup
+	$(VENV_PY) -m ruff check --fix .
+	$(VENV_PY) -m ruff format .
+
+bench: setup
+	$(VENV_PY) bench/audit_scan.py
+
+clean:
+	rm -rf .venv var .pytest_cache

@@ -1,0 +1,171 @@
+"""erkweb settings: the one module, every knob an environment variable with a local-friendly default.
+
+See README.md ("Configuration") for the list. A bad value raises ImproperlyConfigured naming the variable.
+"""
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_int, env_str
+from .models_table import load_model_table
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- where files go --------------------------------------------------------------------------------
+DATA_DIR = Path(env_str("ERKWEB_DATA_DIR", str(BASE_DIR / "var"))).expanduser().resolve()
+SCRATCH_DIR = DATA_DIR / "scratch"
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    # A local app still needs a stable secret for sessions and django-q2's signed packages: keep one
+    # per data folder rather than a constant in the source.
+    configured = env_str("ERKWEB_SECRET_KEY", "")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("ERKWEB_DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in env_str("ERKWEB_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "runs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "erkweb.urls"
+WSGI_APPLICATION = "erkweb.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database ----------------------------------------------------------------------------------------
+_database_url = env_str("DATABASE_URL", "")
+if _database_url:
+    try:
+        DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    except Exception as exc:  # dj-database-url raises several types for a bad URL
+        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "erkweb.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock when a transaction starts, so two workers never
+                # both read then both try to upgrade to a write (SQLite's "database is locked").
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env_int("ERKWEB_SQLITE_TIMEOUT", 30, minimum=1),
+                # WAL lets the web pages read while the workers write.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # django-q2 keeps its cluster stats in a cache; it must be shared between processes for
+    # `erk run --wait` and the pages to see that a cluster is alive.
+    "qstats": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache" / "qstats"),
+    },
+}
+
+# --- agents and the task queue -----------------------------------------------------------------------
+ERKWEB_MODELS = load_model_table()
+# Without ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL, Claude models are reached through the simulator here.
+ERKWEB_SIMULATOR_URL = env_str("ERKWEB_SIMULATOR_URL", "http://127.0.0.1:8765")
+ERKWEB_AGENT_MAX_TURNS = env_int("ERKWEB_AGENT_MAX_TURNS", 12, minimum=2)
+ERKWEB_AGENT_MAX_OUTPUT_TOKENS = env_int("ERKWEB_AGENT_MAX_OUTPUT_TOKENS", 32_000, minimum=256)
+ERKWEB_BATCH_TIME_LIMIT = env_int("ERKWEB_BATCH_TIME_LIMIT", 600, minimum=5)
+ERKWEB_API_MAX_RETRIES = env_int("ERKWEB_API_MAX_RETRIES", 4, minimum=0)
+# Deliveries of one batch task (a worker that died mid-batch gets its batch redelivered) before the
+# batch is failed for good.
+ERKWEB_BATCH_MAX_ATTEMPTS = env_int("ERKWEB_BATCH_MAX_ATTEMPTS", 3, minimum=1)
+ERKWEB_WORKERS = env_int("ERKWEB_WORKERS", 8, minimum=1)
+
+# The worker's hard timeout sits above the agent's own wall-time limit, so the agent normally stops
+# itself and records why; `retry` sits above the timeout, so a task is only redelivered once the
+# worker that held it is certainly gone.
+_q_timeout = ERKWEB_BATCH_TIME_LIMIT + 60
+Q_CLUSTER = {
+    "name": env_str("ERKWEB_Q_NAME", "erkweb"),
+    "workers": ERKWEB_WORKERS,
+    "timeout": _q_timeout,
+    "retry": _q_timeout + 60,
+    "max_attempts": ERKWEB_BATCH_MAX_ATTEMPTS + 1,
+    "orm": "default",
+    "poll": 0.1,
+    "cache": "qstats",
+    "save_limit": 500,
+    "catch_up": False,
+    "label": "Task queue",
+}
+if env_str("ERKWEB_REDIS_URL", ""):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = env_str("ERKWEB_REDIS_URL", "")
+
+# --- the rest --------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "static"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "erkweb": {"level": env_str("ERKWEB_LOG_LEVEL", "INFO")},
+        "runs": {"level": env_str("ERKWEB_LOG_LEVEL", "INFO")},
+        # The SDK's debug logging prints request headers; never let it go below WARNING.
+        "anthropic": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,188 @@
+"""Our own tool-use loop on the anthropic SDK.
+
+We own the loop rather than use the SDK's tool runner because a batch needs checkpoints the runner does
+not give: usage and transcript recorded per turn (the pages show them live), cancellation between turns,
+turn/token/time limits, and tool calls confined to their roots.
+
+Cache layout: the shared instructions are one system block with ``cache_control`` (identical for every
+batch of a run, so batches after the first read them from the cache), and the last block of the newest
+user message carries a second breakpoint, so each turn reads the conversation so far from the cache
+instead of paying for it again.
+"""
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import anthropic
+
+from .executors import call_cost
+from .tools import TOOL_SCHEMAS, Toolbox, ToolError
+
+EPHEMERAL = {"type": "ephemeral"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_turns: int
+    max_output_tokens: int
+    time_limit_s: float
+
+
+class AgentFailed(Exception):
+    """The agent could not finish; the message is the batch's failure reason."""
+
+
+class AgentCancelled(Exception):
+    """The run was cancelled; the agent stopped before its next turn."""
+
+
+@dataclass
+class Outcome:
+    final_message: str
+    warnings: list[str] = field(default_factory=list)
+    turns: int = 0
+
+
+def usage_dict(usage) -> dict:
+    return {
+        "input_tokens": usage.input_tokens or 0,
+        "output_tokens": usage.output_tokens or 0,
+        "cache_write_tokens": usage.cache_creation_input_tokens or 0,
+        "cache_read_tokens": usage.cache_read_input_tokens or 0,
+    }
+
+
+def block_params(content) -> list[dict]:
+    """Response blocks as request params, unchanged and in order (thinking blocks keep their signature)."""
+    return [block.model_dump(mode="json", exclude_none=True) for block in content]
+
+
+def with_breakpoint(messages: list[dict]) -> list[dict]:
+    """The messages to send, with a cache breakpoint on the last block of the newest message."""
+    sent = list(messages)
+    last = copy.deepcopy(sent[-1])
+    if isinstance(last["content"], str):
+        last["content"] = [{"type": "text", "text": last["content"]}]
+    last["content"][-1]["cache_control"] = EPHEMERAL
+    sent[-1] = last
+    return sent
+
+
+def describe_api_error(exc: Exception) -> str:
+    if isinstance(exc, anthropic.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        error = body.get("error", {}) if isinstance(body.get("error"), dict) else {}
+        kind = error.get("type", "error")
+        message = error.get("message") or str(exc)
+        return f"API error {exc.status_code} {kind}: {message}"
+    if isinstance(exc, anthropic.APITimeoutError):
+        return "API request timed out"
+    if isinstance(exc, anthropic.APIConnectionError):
+        return "could not reach the API (connection failed)"
+    return f"API call failed: {exc}"
+
+
+def run_agent(
+    client,
+    *,
+    model_id: str,
+    system: str,
+    user_message: str,
+    toolbox: Toolbox,
+    limits: Limits,
+    prices: dict,
+    expected_final: str,
+    on_turn: Callable[[dict, Decimal, list[dict]], None],
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Outcome:
+    """Run one agent to its final message, or raise AgentFailed / AgentCancelled.
+
+    ``on_turn(usage, cost, transcript_entries)`` is called after every API call, before any tool runs,
+    so that what was spent is recorded even if the batch fails afterwards.
+    """
+    deadline = time.monotonic() + limits.time_limit_s
+    system_blocks = [{"type": "text", "text": system, "cache_control": EPHEMERAL}]
+    messages: list[dict] = [{"role": "user", "content": [{"type": "text", "text": user_message}]}]
+    pending_entries: list[dict] = [
+        {"role": "system", "text": system},
+        {"role": "user", "content": messages[0]["content"]},
+    ]
+    warnings: list[str] = []
+
+    for turn in range(1, limits.max_turns + 1):
+        if cancelled():
+            raise AgentCancelled("cancelled")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AgentFailed(f"time limit reached ({limits.time_limit_s:.0f} s) after {turn - 1} turns")
+        started = time.monotonic()
+        try:
+            response = client.messages.create(
+                model=model_id,
+                max_tokens=limits.max_output_tokens,
+                system=system_blocks,
+                tools=TOOL_SCHEMAS,
+                messages=with_breakpoint(messages),
+                timeout=remaining,
+            )
+        except anthropic.APIError as exc:
+            on_turn({}, Decimal(0), [*pending_entries, {"role": "error", "text": describe_api_error(exc)}])
+            raise AgentFailed(describe_api_error(exc)) from None
+
+        usage = usage_dict(response.usage)
+        content = block_params(response.content)
+        pending_entries.append(
+            {
+                "role": "assistant",
+                "content": content,
+                "stop_reason": response.stop_reason,
+                "usage": usage,
+                "seconds": round(time.monotonic() - started, 3),
+            }
+        )
+        on_turn(usage, call_cost(prices, usage), pending_entries)
+        pending_entries = []
+        messages.append({"role": "assistant", "content": content})
+
+        stop = response.stop_reason
+        if stop == "max_tokens":
+            raise AgentFailed(f"truncated: the response hit max_tokens ({limits.max_output_tokens})")
+        if stop == "refusal":
+            raise AgentFailed("the model refused to continue (stop_reason refusal)")
+        if stop == "model_context_window_exceeded":
+            raise AgentFailed("the conversation exceeded the model's context window")
+        if stop == "pause_turn":
+            continue  # the API paused a long turn: send the conversation back as is to resume it
+        if stop == "tool_use":
+            results = []
+            for block in response.content:
+                if block.type != "tool_use":
+                    continue
+                results.append(_run_tool(toolbox, block, warnings))
+            user_turn = {"role": "user", "content": results}
+            messages.append(user_turn)
+            pending_entries.append({"role": "user", "content": results})
+            continue
+
+        # end_turn or stop_sequence: the agent is done; the file, not this message, decides.
+        final = "\n".join(b.text for b in response.content if b.type == "text").strip()
+        if final != expected_final:
+            shown = final if len(final) <= 200 else final[:200] + "…"
+            warnings.append(f"final message was not {expected_final!r} but {shown!r}")
+        if toolbox.writes == 0:
+            warnings.append("the agent ended without calling write_file")
+        return Outcome(final_message=final, warnings=warnings, turns=turn)
+
+    raise AgentFailed(f"turn limit reached ({limits.max_turns} turns) without a final message")
+
+
+def _run_tool(toolbox: Toolbox, block, warnings: list[str]) -> dict:
+    try:
+        text = toolbox.call(block.name, block.input)
+        return {"type": "tool_result", "tool_use_id": block.id, "content": text}
+    except ToolError as exc:
+        warnings.append(f"refused {block.name}: {exc}")
+        return {"type": "tool_result", "tool_use_id": block.id, "content": f"error: {exc}", "is_error": True}

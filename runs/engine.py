@@ -1,0 +1,315 @@
+"""The engine: create a run, run its batches stage by stage, verify every file, aggregate.
+
+Flow: ``create_run`` gathers and partitions (errors surface here, before anything exists), creates the run
+and its batches in one transaction, and enqueues the first stage on commit. Each batch task calls
+``execute_batch``; after its batch ends (verified, failed or cancelled) it calls ``settle``, which starts
+the next stage, fails the run naming its failed batches, or aggregates. The transitions on the models
+are conditional updates, so when the last two batches of a stage finish together only one of them
+starts the next stage or aggregates.
+"""
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+import erkweb
+
+from . import verify
+from .agent import AgentCancelled, AgentFailed, Limits, run_agent
+from .errors import InputError
+from .executors import Endpoint, Executor, check_endpoint, make_client, resolve_endpoint, resolve_model
+from .models import BATCH_OPEN, Batch, BatchStatus, ItemResult, Run, RunStatus, new_run_id
+from .operations import get_operation
+from .operations.base import Operation, Plan
+from .tools import TOOL_SCHEMAS, Toolbox
+
+log = logging.getLogger(__name__)
+
+TASK = "runs.tasks.run_batch"
+
+
+# --- creating a run ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prepared:
+    """A validated run, not created yet: what ``launch`` turns into rows, files and tasks."""
+
+    op: Operation
+    executor: Executor
+    endpoint: Endpoint | None
+    agents: int
+    plan: Plan
+    now: datetime
+
+
+def prepare_run(
+    operation: str, inputs: dict, *, model: str, agents: int, as_of: date | None = None
+) -> Prepared:
+    """Validate, gather and partition; raises InputError, with one clear sentence, and creates nothing."""
+    op = get_operation(operation)
+    if not isinstance(agents, int) or isinstance(agents, bool) or agents < 1:
+        raise InputError(f"agents must be a whole number >= 1, not {agents!r}")
+    executor = resolve_model(model)
+    endpoint = check_endpoint(executor)
+    now = timezone.now()
+    plan = op.prepare(inputs, agents=agents, as_of=as_of or now.date())
+    return Prepared(op=op, executor=executor, endpoint=endpoint, agents=agents, plan=plan, now=now)
+
+
+def create_run(operation: str, inputs: dict, *, model: str, agents: int, as_of: date | None = None) -> Run:
+    return launch(prepare_run(operation, inputs, model=model, agents=agents, as_of=as_of))
+
+
+def launch(prepared: Prepared) -> Run:
+    """Create the run and its batches, write its manifest, and enqueue its first stage on commit."""
+    op, executor, endpoint, plan, now = (
+        prepared.op,
+        prepared.executor,
+        prepared.endpoint,
+        prepared.plan,
+        prepared.now,
+    )
+    agents = prepared.agents
+    run_id = new_run_id(op.name, now)
+    scratch = settings.SCRATCH_DIR / run_id
+    manifest = {
+        "operation": op.name,
+        "inputs": plan.inputs,
+        "model": executor.alias,
+        "model_id": executor.model_id,
+        "prices": executor.prices,
+        "agents": agents,
+        "batches": len(plan.batches),
+        "prompt_hash": None,  # set below, from the prompts the batches actually get
+        "items": plan.items,
+        "partition": [b.items for b in plan.batches],
+        "app_version": erkweb.__version__,
+        "api_base_url": (endpoint.base_url or "https://api.anthropic.com") if endpoint else None,
+        "simulator": bool(endpoint and endpoint.simulator),
+        "limits": {
+            "max_turns": settings.ERKWEB_AGENT_MAX_TURNS,
+            "max_output_tokens": settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS,
+            "time_limit_s": settings.ERKWEB_BATCH_TIME_LIMIT,
+        },
+    }
+    with transaction.atomic():
+        run = Run.objects.create(
+            run_id=run_id,
+            operation=op.name,
+            model=executor.alias,
+            model_id=executor.model_id,
+            agents=agents,
+            inputs=plan.inputs,
+            manifest=manifest,
+            summary=plan.summary,
+            stages=max(b.stage for b in plan.batches),
+            scratch_dir=str(scratch),
+            used_simulator=bool(endpoint and endpoint.simulator),
+            api_base_url=manifest["api_base_url"] or "",
+            created_at=now,
+        )
+        Batch.objects.bulk_create(
+            Batch(
+                run=run,
+                index=n,
+                stage=planned.stage,
+                label=planned.label,
+                items=planned.items,
+                output_path=str(scratch / planned.filename),
+                model_id=executor.model_id,
+            )
+            for n, planned in enumerate(plan.batches, start=1)
+        )
+        run.manifest["prompt_hash"] = prompt_hash(op, run)
+        run.save(update_fields=["manifest"])
+        scratch.mkdir(parents=True, exist_ok=True)
+        (scratch / "manifest.json").write_text(json.dumps(run.manifest, indent=2) + "\n")
+        transaction.on_commit(lambda: start_stage(run.pk, 1))
+    return run
+
+
+def prompt_hash(op, run: Run) -> str:
+    """Hash of what every agent of the run is told: the shared prompt(s) and the tool definitions."""
+    digest = hashlib.sha256(json.dumps(TOOL_SCHEMAS, sort_keys=True).encode())
+    for batch in run.batches.order_by("index"):
+        digest.update(op.system_prompt(run, batch).encode())
+    return digest.hexdigest()
+
+
+def start_stage(run_pk: int, stage: int) -> None:
+    """Enqueue every batch of ``stage`` at once."""
+    from django_q.tasks import async_task
+
+    run = Run.objects.get(pk=run_pk)
+    if not run.start_stage(stage):
+        return
+    for batch in run.batches.filter(stage=stage, status=BatchStatus.WAITING):
+        if batch.enqueue():
+            async_task(TASK, batch.pk, task_name=f"{run.run_id}-batch-{batch.index}", group=run.run_id)
+
+
+# --- running one batch -----------------------------------------------------------------------------
+def execute_batch(batch_pk: int) -> None:
+    """Run one batch to a verified or failed file; safe to call again for the same batch."""
+    batch = Batch.objects.select_related("run").filter(pk=batch_pk).first()
+    if batch is None:
+        return  # the run was deleted
+    run = batch.run
+    if run.status == RunStatus.CANCELLED:
+        batch.cancel()
+        return
+    if not batch.start():
+        return  # already finished, or taken back by a cancel: nothing to redo
+    if batch.deliveries > settings.ERKWEB_BATCH_MAX_ATTEMPTS:
+        batch.fail(f"worker lost: the batch was delivered {batch.deliveries - 1} times without finishing")
+        settle(run.pk)
+        return
+
+    output = Path(batch.output_path)
+    # A redelivered batch starts from scratch: whatever a dead worker half-wrote must not be verified.
+    output.unlink(missing_ok=True)
+    try:
+        final_message, warnings = _fill_batch(run, batch, output)
+    except AgentCancelled:
+        batch.cancel()
+    except AgentFailed as exc:
+        batch.fail(str(exc))
+    except SystemExit as exc:
+        # django-q2 raises its TimeoutException (a SystemExit) in the worker when the task overruns.
+        batch.fail(f"timed out: the worker stopped the batch ({exc})")
+    except Exception as exc:
+        log.exception("batch %s of %s crashed", batch.index, run.run_id)
+        batch.fail(f"internal error: {type(exc).__name__}: {exc}")
+    else:
+        if batch.mark_written(final_message=final_message, warnings=warnings):
+            verify.verify_batch(batch)
+    settle(run.pk)
+
+
+def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
+    op = get_operation(run.operation)
+    if batch.model_id == "local":
+        output.write_text(op.local_output(run, batch), encoding="utf-8")
+        return op.expected_final(batch), []
+
+    read_root, repo_root = op.roots(run, batch)
+    toolbox = Toolbox(read_root=read_root, repo_root=repo_root, output_path=output)
+    executor = resolve_model(batch.model_id)
+
+    def on_turn(usage, cost, entries):
+        batch.record_turn(usage=usage, cost=cost, transcript_entries=entries)
+        run.add_usage_totals()
+
+    outcome = run_agent(
+        make_client(resolve_endpoint()),
+        model_id=batch.model_id,
+        system=op.system_prompt(run, batch),
+        user_message=op.batch_message(run, batch),
+        toolbox=toolbox,
+        limits=Limits(
+            max_turns=settings.ERKWEB_AGENT_MAX_TURNS,
+            max_output_tokens=settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS,
+            time_limit_s=settings.ERKWEB_BATCH_TIME_LIMIT,
+        ),
+        prices=executor.prices,
+        expected_final=op.expected_final(batch),
+        on_turn=on_turn,
+        cancelled=lambda: Run.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists(),
+    )
+    return outcome.final_message, outcome.warnings
+
+
+# --- after a batch ends ------------------------------------------------------------------------------
+def settle(run_pk: int) -> None:
+    """Move the run on once every batch of its current stage has ended."""
+    run = Run.objects.get(pk=run_pk)
+    run.add_usage_totals()
+    if run.status != RunStatus.RUNNING:
+        return
+    stage_batches = list(run.batches.filter(stage=run.current_stage))
+    if any(b.status in BATCH_OPEN for b in stage_batches):
+        return
+    failed = [b for b in stage_batches if b.status == BatchStatus.FAILED]
+    if failed or any(b.status == BatchStatus.CANCELLED for b in stage_batches):
+        run.fail(failure_summary(failed) if failed else "cancelled batches")
+        return
+    if run.current_stage < run.stages:
+        start_stage(run.pk, run.current_stage + 1)
+        return
+    if run.begin_aggregation():
+        aggregate(run)
+
+
+def failure_summary(failed: list[Batch]) -> str:
+    names = ", ".join(str(b.index) for b in failed)
+    reasons = "; ".join(f"batch {b.index}: {b.failure_reason}" for b in failed)
+    noun = "batch" if len(failed) == 1 else "batches"
+    return f"{len(failed)} {noun} failed ({names}): {reasons}"
+
+
+def aggregate(run: Run) -> None:
+    op = get_operation(run.operation)
+    try:
+        texts = {b.index: Path(b.output_path).read_text(encoding="utf-8") for b in run.batches.all()}
+        result = op.aggregate(run, texts)
+        report_path = Path(run.scratch_dir) / "report.md"
+        report_path.write_text(result.report, encoding="utf-8")
+        batch_pks = dict(run.batches.values_list("index", "pk"))
+        with transaction.atomic():
+            ItemResult.objects.filter(run=run).delete()
+            position = {key: n for n, key in enumerate(run.manifest.get("items", []))}
+            ItemResult.objects.bulk_create(
+                ItemResult(
+                    run=run,
+                    batch_id=batch_pks[row.batch_index],
+                    key=row.key,
+                    position=position.get(row.key, len(position)),
+                    score=row.score,
+                    tier=row.tier,
+                    signals=row.signals,
+                )
+                for row in result.items
+            )
+    except Exception as exc:
+        log.exception("aggregation of %s failed", run.run_id)
+        run.fail(f"aggregation failed: {type(exc).__name__}: {exc}")
+        return
+    run.succeed(report=result.report, report_path=str(report_path))
+
+
+# --- actions on a run --------------------------------------------------------------------------------
+def cancel_run(run: Run) -> bool:
+    """Pending batches never start; running ones stop before their next turn."""
+    if not run.cancel():
+        return False
+    for batch in run.batches.filter(status__in=(BatchStatus.WAITING, BatchStatus.PENDING)):
+        batch.cancel()
+    return True
+
+
+def retry_failed(run: Run) -> list[int]:
+    """Re-enqueue only the failed batches of a failed run; returns their indexes."""
+    from django_q.tasks import async_task
+
+    failed = list(run.batches.filter(status=BatchStatus.FAILED).order_by("index"))
+    if run.status != RunStatus.FAILED or not failed:
+        raise InputError(f"run {run.run_id} has no failed batches to retry")
+    if not run.reopen_for_retry():
+        raise InputError(f"run {run.run_id} changed status; try again")
+    retried = []
+    with transaction.atomic():
+        for batch in failed:
+            if batch.enqueue():
+                retried.append(batch.index)
+                transaction.on_commit(
+                    lambda pk=batch.pk, n=batch.index: async_task(
+                        TASK, pk, task_name=f"{run.run_id}-batch-{n}-retry", group=run.run_id
+                    )
+                )
+    return retried

@@ -1,0 +1,166 @@
+"""``python manage.py erk``: start, watch and inspect runs from the command line.
+
+Exit codes: 0 the run succeeded (or the command did what it says), 1 the run failed or was cancelled,
+2 bad input or no worker cluster; bad input is one line on stderr and creates nothing.
+"""
+
+import json
+import sys
+import time
+from datetime import date
+
+from django.core.management.base import BaseCommand
+
+from runs import engine
+from runs.cluster import cluster_alive, wait_for_cluster
+from runs.errors import InputError
+from runs.models import Run
+from runs.operations import operation_names
+from runs.summary import run_json, run_text
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+START_CLUSTER_HINT = "start one with `make run` (or `python manage.py qcluster`)"
+
+
+class UsageError(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = "Start, watch and inspect erkweb runs."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{run,show,retry,cancel}")
+
+        run = sub.add_parser("run", help="start a run")
+        run.add_argument("operation", help=f"one of: {', '.join(operation_names())}")
+        run.add_argument("--docs-root", help="folder that holds the docs")
+        run.add_argument("--repo-root", help="folder that path references are checked against")
+        run.add_argument("--category", help="scan only <docs root>/<category>/")
+        run.add_argument("--agents", default="5", help="number of batches, one agent each (default 5)")
+        run.add_argument("--model", default="haiku", help="local, haiku, sonnet, opus or a claude-... id")
+        run.add_argument(
+            "--as-of", help="the date age rules are measured from, YYYY-MM-DD (default: today, UTC)"
+        )
+        run.add_argument(
+            "--wait", action="store_true", help="wait for the run to end; exit 0 only if it succeeded"
+        )
+        run.add_argument("--json", action="store_true", help="print the run as one JSON object, last")
+
+        show = sub.add_parser("show", help="print a run")
+        show.add_argument("run_id")
+        show.add_argument("--json", action="store_true")
+
+        retry = sub.add_parser("retry", help="retry the failed batches of a failed run")
+        retry.add_argument("run_id")
+        retry.add_argument("--wait", action="store_true")
+        retry.add_argument("--json", action="store_true")
+
+        cancel = sub.add_parser("cancel", help="cancel a run: pending batches never start")
+        cancel.add_argument("run_id")
+
+    def handle(self, *args, **options):
+        try:
+            code = getattr(self, f"do_{options['action']}")(options)
+        except (InputError, UsageError) as exc:
+            self.stderr.write(f"erk: {exc}")
+            code = EXIT_USAGE
+        sys.exit(code)
+
+    # --- actions ---------------------------------------------------------------------------------------
+    def do_run(self, o) -> int:
+        agents = _whole_number(o["agents"], "--agents")
+        as_of = _date(o["as_of"]) if o["as_of"] else None
+        inputs = {"docs_root": o["docs_root"], "repo_root": o["repo_root"], "category": o["category"]}
+        prepared = engine.prepare_run(o["operation"], inputs, model=o["model"], agents=agents, as_of=as_of)
+        if o["wait"] and not wait_for_cluster(timeout=10):
+            raise UsageError(
+                f"no worker cluster is running, so the run would never start: {START_CLUSTER_HINT}"
+            )
+        run = engine.launch(prepared)
+        self.stdout.write(run.run_id)
+        return self._finish(run, o)
+
+    def do_show(self, o) -> int:
+        run = _get_run(o["run_id"])
+        self._print(run, o["json"])
+        return EXIT_OK
+
+    def do_retry(self, o) -> int:
+        run = _get_run(o["run_id"])
+        if o["wait"] and not wait_for_cluster(timeout=10):
+            raise UsageError(f"no worker cluster is running: {START_CLUSTER_HINT}")
+        retried = engine.retry_failed(run)
+        self.stderr.write(f"retrying batch{'es' if len(retried) > 1 else ''} {', '.join(map(str, retried))}")
+        return self._finish(run, o)
+
+    def do_cancel(self, o) -> int:
+        run = _get_run(o["run_id"])
+        if not engine.cancel_run(run):
+            raise UsageError(
+                f"run {run.run_id} is {run.status}; only a pending or running run can be cancelled"
+            )
+        self.stdout.write(f"cancelled {run.run_id}")
+        return EXIT_OK
+
+    # --- helpers ---------------------------------------------------------------------------------------
+    def _finish(self, run: Run, o) -> int:
+        if not o.get("wait"):
+            if o["json"]:
+                self._print(run, True)
+            return EXIT_OK
+        run = self._wait(run)
+        self._print(run, o["json"])
+        return EXIT_OK if run.status == "succeeded" else EXIT_FAILED
+
+    def _wait(self, run: Run) -> Run:
+        last_line = ""
+        cluster_seen = time.monotonic()
+        while True:
+            run.refresh_from_db()
+            batches = list(run.batches.values_list("status", flat=True))
+            line = f"{run.status}: {batches.count('verified')}/{len(batches)} batches verified"
+            if line != last_line:
+                self.stderr.write(line)
+                last_line = line
+            if run.is_finished:
+                return run
+            if cluster_alive():
+                cluster_seen = time.monotonic()
+            elif time.monotonic() - cluster_seen > 15:
+                self._print(run, False)
+                raise UsageError(
+                    f"the worker cluster stopped; {run.run_id} resumes once one runs: {START_CLUSTER_HINT}"
+                )
+            time.sleep(0.25)
+
+    def _print(self, run: Run, as_json: bool):
+        run.refresh_from_db()
+        if as_json:
+            self.stdout.write(json.dumps(run_json(run), indent=2))
+        else:
+            self.stdout.write(run_text(run))
+
+
+def _get_run(run_id: str) -> Run:
+    run = Run.objects.filter(run_id=run_id).first()
+    if run is None:
+        raise UsageError(f"no run {run_id!r}")
+    return run
+
+
+def _whole_number(raw: str, flag: str) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise UsageError(f"{flag} must be a whole number >= 1, not {raw!r}") from None
+    if value < 1:
+        raise UsageError(f"{flag} must be a whole number >= 1, not {value}")
+    return value
+
+
+def _date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise UsageError(f"--as-of must be a date YYYY-MM-DD, not {raw!r}") from None

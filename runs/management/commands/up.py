@@ -1,0 +1,108 @@
+"""``python manage.py up``: the whole app in one command, stopped cleanly by Ctrl-C.
+
+Starts, in this order, the Messages API simulator (only when no ANTHROPIC_API_KEY and no
+ANTHROPIC_BASE_URL are set), a django-q2 worker cluster (``qcluster``) and the web server on
+127.0.0.1. Children run in their own sessions, so Ctrl-C reaches only this process, which then stops
+them in reverse order and waits for them: no orphaned workers keep running batches afterwards.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from runs.cluster import wait_for_cluster
+from runs.executors import simulator_health
+
+MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+
+
+class Command(BaseCommand):
+    help = "Run erkweb: web server, workers, and the simulator when no API key is set."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("ERKWEB_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("ERKWEB_PORT", "8000")))
+        parser.add_argument("--no-simulator", action="store_true", help="never start the simulator")
+
+    def handle(self, *args, host, port, no_simulator, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        children: list[tuple[str, subprocess.Popen]] = []
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            with_simulator = self._needs_simulator(no_simulator)
+            if with_simulator:
+                url = urlparse(settings.ERKWEB_SIMULATOR_URL)
+                children.append(
+                    (
+                        "simulator",
+                        self._spawn("simulator", "--host", url.hostname, "--port", str(url.port or 80)),
+                    )
+                )
+                self._await(
+                    lambda: simulator_health(settings.ERKWEB_SIMULATOR_URL) is not None, "simulator", children
+                )
+            children.append(("workers", self._spawn("qcluster")))
+            self._await(lambda: wait_for_cluster(0.5), "worker cluster", children)
+            children.append(("web", self._spawn("runserver", f"{host}:{port}", "--noreload", "--insecure")))
+            self.stdout.write(
+                f"\nerkweb is running at http://{host}:{port}/ with {settings.ERKWEB_WORKERS} workers"
+                + (" and the offline simulator (no API key set)" if with_simulator else "")
+                + ". Press Ctrl-C to stop.\n"
+            )
+            while not stopping:
+                for name, proc in children:
+                    if proc.poll() is not None:
+                        raise CommandError(f"{name} exited with code {proc.returncode}; stopping")
+                time.sleep(0.3)
+        finally:
+            self._stop_all(children)
+
+    def _needs_simulator(self, no_simulator: bool) -> bool:
+        if no_simulator or os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_BASE_URL"):
+            return False
+        if simulator_health(settings.ERKWEB_SIMULATOR_URL) is not None:
+            self.stdout.write(f"using the simulator already running at {settings.ERKWEB_SIMULATOR_URL}")
+            return False
+        return True
+
+    def _spawn(self, *args) -> subprocess.Popen:
+        return subprocess.Popen([*MANAGE, *args], start_new_session=True)
+
+    def _await(self, ready, name, children, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while not ready():
+            for child_name, proc in children:
+                if proc.poll() is not None:
+                    raise CommandError(f"{child_name} exited with code {proc.returncode} while starting")
+            if time.monotonic() > deadline:
+                raise CommandError(f"the {name} did not start within {timeout:.0f} s")
+            time.sleep(0.2)
+
+    def _stop_all(self, children):
+        for _name, proc in reversed(children):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for name, proc in reversed(children):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop in time; killing it")
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if children:
+            self.stdout.write("erkweb stopped.")

@@ -1,0 +1,122 @@
+"""audit-scan as an engine plug-in: one wide stage of identical agents (specs/audit-scan.md)."""
+
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from runs.errors import InputError
+from runs.partition import round_robin
+
+from ..base import Aggregate, ItemRow, Operation, Plan, PlannedBatch, VerificationError
+from . import prompts
+from .batchfile import BatchFileError, parse_batch
+from .gather import gather
+from .local import local_batch_text
+from .report import render_report, stats
+from .scoring import TIERS, Scored, score_all
+
+
+class AuditScan(Operation):
+    name = "audit-scan"
+    title = "Doc audit scan"
+    stages = 1
+
+    def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:
+        docs_root = Path(inputs["docs_root"]).expanduser().resolve() if inputs.get("docs_root") else None
+        if docs_root is None:
+            raise InputError("audit-scan needs a docs root (--docs-root)")
+        repo_root = inputs.get("repo_root")
+        repo_root = Path(repo_root).expanduser().resolve() if repo_root else None
+        category = (inputs.get("category") or "").strip().strip("/") or None
+        gathered = gather(docs_root, as_of=as_of, category=category, repo_root=repo_root)
+        batches = [
+            PlannedBatch(stage=1, items=items, filename=f"batch-{n}.md")
+            for n, items in enumerate(round_robin(gathered.items, agents), start=1)
+        ]
+        return Plan(
+            inputs={
+                "docs_root": str(gathered.docs_root),
+                "repo_root": str(gathered.repo_root),
+                "category": gathered.category,
+                "as_of": as_of.isoformat(),
+            },
+            items=list(gathered.items),
+            batches=batches,
+            summary={
+                "scanned": len(gathered.items),
+                "skipped": len(gathered.skipped),
+                "excluded": len(gathered.excluded),
+                "skipped_paths": list(gathered.skipped),
+                "excluded_paths": list(gathered.excluded),
+                "notes": list(gathered.notes),
+                "characters": sum(gathered.sizes.values()),
+            },
+        )
+
+    def system_prompt(self, run, batch) -> str:
+        return prompts.SYSTEM_PROMPT
+
+    def batch_message(self, run, batch) -> str:
+        return prompts.batch_message(
+            run_id=run.run_id,
+            index=batch.index,
+            count=run.batches.count(),
+            output_path=batch.output_path,
+            paths=batch.items,
+        )
+
+    def expected_final(self, batch) -> str:
+        return prompts.final_message(batch.output_path)
+
+    def roots(self, run, batch) -> tuple[Path, Path]:
+        return Path(run.inputs["docs_root"]), Path(run.inputs["repo_root"])
+
+    def local_output(self, run, batch) -> str:
+        docs_root, repo_root = self.roots(run, batch)
+        return local_batch_text(batch.items, docs_root, repo_root)
+
+    def verify(self, run, batch, text: str) -> None:
+        try:
+            parse_batch(text, batch.items)
+        except BatchFileError as exc:
+            raise VerificationError(exc.reason) from None
+
+    def aggregate(self, run, texts: dict[int, str]) -> Aggregate:
+        as_of = date.fromisoformat(run.inputs["as_of"])
+        batch_of: dict[str, int] = {}
+        records = []
+        for index, text in sorted(texts.items()):
+            for record in parse_batch(text, run.batches.get(index=index).items):
+                batch_of[record["path"]] = index
+                records.append(record)
+        scored = score_all(records, as_of)
+        report = render_report(
+            scored,
+            scanned=run.summary.get("scanned", len(scored)),
+            skipped=run.summary.get("skipped", 0),
+            excluded=run.summary.get("excluded", 0),
+            as_of=as_of,
+            notes=run.summary.get("notes", ()),
+        )
+        rows = [
+            ItemRow(key=s.path, batch_index=batch_of[s.path], score=s.score, tier=s.tier, signals=s.signals)
+            for s in scored
+        ]
+        return Aggregate(report=report, items=rows)
+
+    def summary_json(self, run) -> dict:
+        tiers = Counter(run.items.values_list("tier", flat=True))
+        out = {
+            "scanned": run.summary.get("scanned", 0),
+            "skipped": run.summary.get("skipped", 0),
+            "excluded": run.summary.get("excluded", 0),
+            "tiers": {tier: tiers.get(tier, 0) for tier in TIERS},
+        }
+        if run.items.exists():
+            scored = [_as_scored(item) for item in run.items.all()]
+            out["stats"] = stats(scored, date.fromisoformat(run.inputs["as_of"]))
+        return out
+
+
+def _as_scored(item) -> Scored:
+    return Scored(path=item.key, score=item.score, tier=item.tier, signals=item.signals, reasons=())

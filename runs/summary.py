@@ -1,0 +1,79 @@
+"""A run as one JSON-safe object: what ``erk show --json`` prints and, later, ``export.json`` serves."""
+
+from .models import Run
+from .operations import get_operation
+
+
+def run_json(run: Run) -> dict:
+    op = get_operation(run.operation)
+    data = {
+        "run_id": run.run_id,
+        "operation": run.operation,
+        "status": run.status,
+        "model": run.model,
+        "model_id": run.model_id,
+        "agents": run.agents,
+        "simulator": run.used_simulator,
+    }
+    data.update(op.summary_json(run))
+    data["batches"] = [
+        {
+            "index": b.index,
+            "stage": b.stage,
+            "status": b.status,
+            "items": b.items,
+            "output_path": b.output_path,
+            "reason": b.failure_reason or None,
+            "attempts": b.attempts,
+            "turns": b.turns,
+            "warnings": b.protocol_warnings,
+            "input_tokens": b.input_tokens,
+            "output_tokens": b.output_tokens,
+            "cache_write_tokens": b.cache_write_tokens,
+            "cache_read_tokens": b.cache_read_tokens,
+            "cost_usd": float(b.cost_usd),
+            "agent_seconds": b.agent_seconds,
+        }
+        for b in run.batches.order_by("index")
+    ]
+    data["error"] = run.error or None
+    data["report_path"] = run.report_path or None
+    data["scratch_dir"] = run.scratch_dir
+    data["tokens"] = {
+        "input": run.input_tokens,
+        "output": run.output_tokens,
+        "cache_write": run.cache_write_tokens,
+        "cache_read": run.cache_read_tokens,
+    }
+    data["cost_usd"] = float(run.cost_usd)
+    data["created_at"] = run.created_at.isoformat()
+    data["duration_seconds"] = run.duration_seconds
+    data["items"] = {
+        item.key: {"score": item.score, "tier": item.tier, "signals": item.signals}
+        for item in run.items.order_by("position")
+    }
+    return data
+
+
+def run_text(run: Run) -> str:
+    """A few lines for a terminal."""
+    lines = [f"{run.run_id}  {run.status}  {run.operation}  model {run.model} ({run.model_id})"]
+    s = run.summary
+    if "scanned" in s:
+        lines.append(
+            f"scanned {s['scanned']}, skipped {s.get('skipped', 0)}, excluded {s.get('excluded', 0)}"
+        )
+    for b in run.batches.order_by("index"):
+        extra = f"  {b.failure_reason}" if b.failure_reason else ""
+        lines.append(f"  batch {b.index}: {b.status}, {len(b.items)} items{extra}")
+    if run.error:
+        lines.append(f"error: {run.error}")
+    if run.report_path:
+        lines.append(f"report: {run.report_path}")
+    lines.append(
+        f"tokens: {run.total_tokens} (in {run.input_tokens}, out {run.output_tokens}, cache write "
+        f"{run.cache_write_tokens}, cache read {run.cache_read_tokens}); cost ${run.cost_usd:.4f}"
+    )
+    if run.used_simulator:
+        lines.append("note: this run used the offline simulator, not Claude")
+    return "\n".join(lines)

@@ -1,0 +1,7 @@
+"""django-q2 entry points: thin, by primary key; the engine does the work."""
+
+from . import engine
+
+
+def run_batch(batch_pk: int) -> None:
+    engine.execute_batch(batch_pk)

@@ -1,0 +1,118 @@
+"""The agent's tools, each confined to its root.
+
+Agent output is untrusted: a path argument is whatever the model wrote. Every path is resolved (which
+follows symlinks) and must land inside its root; ``..``, absolute paths and symlinks that leave the root
+get a tool error, never a file. The write tool accepts exactly one path, the batch's output file, and
+refuses to write through a symlink placed there.
+"""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The same bound as gather uses for docs: a bigger file is read from its first MiB.
+MAX_READ_BYTES = 1024 * 1024
+
+
+class ToolError(Exception):
+    """A tool call the agent got wrong; its message goes back to the agent as an error result."""
+
+
+def confine(root: Path, rel: str) -> Path:
+    """Resolve ``rel`` under ``root``; refuse anything that ends up outside it."""
+    if not isinstance(rel, str) or not rel.strip():
+        raise ToolError("path must be a non-empty string")
+    if "\x00" in rel:
+        raise ToolError("path must not contain NUL")
+    if os.path.isabs(rel) or rel.startswith("~"):
+        raise ToolError(f"absolute paths are not allowed: {rel}")
+    real_root = root.resolve()
+    candidate = (real_root / rel).resolve()
+    if not candidate.is_relative_to(real_root):
+        raise ToolError(f"path leaves its root: {rel}")
+    return candidate
+
+
+TOOL_SCHEMAS = [
+    {
+        "name": "read_file",
+        "description": "Read a text file; the path is relative to the read root (audit-scan: the docs root).",
+        "input_schema": {
+            "type": "object",
+            "properties": {"path": {"type": "string", "description": "relative path of the file"}},
+            "required": ["path"],
+        },
+    },
+    {
+        "name": "path_exists",
+        "description": "'true' if a file or folder exists at the path, relative to the repo root; else 'false'",
+        "input_schema": {
+            "type": "object",
+            "properties": {"path": {"type": "string", "description": "path relative to the repo root"}},
+            "required": ["path"],
+        },
+    },
+    {
+        "name": "write_file",
+        "description": "Write your output file: only the batch's output path (absolute, as given).",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "path": {"type": "string", "description": "the output file's absolute path"},
+                "content": {"type": "string", "description": "the whole text to write"},
+                "append": {"type": "boolean", "description": "append instead of replacing", "default": False},
+            },
+            "required": ["path", "content"],
+        },
+    },
+]
+
+
+@dataclass
+class Toolbox:
+    read_root: Path
+    repo_root: Path
+    output_path: Path
+    writes: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def call(self, name: str, args: dict) -> str:
+        """Run one tool call; raises ToolError for a refused or malformed call."""
+        if not isinstance(args, dict):
+            raise ToolError("tool input must be an object")
+        if name == "read_file":
+            return self.read_file(args.get("path"))
+        if name == "path_exists":
+            return self.path_exists(args.get("path"))
+        if name == "write_file":
+            return self.write_file(args.get("path"), args.get("content"), bool(args.get("append", False)))
+        raise ToolError(f"unknown tool: {name}")
+
+    def read_file(self, rel) -> str:
+        path = confine(self.read_root, rel)
+        if not path.is_file():
+            raise ToolError(f"no such file: {rel}")
+        with path.open("rb") as fh:
+            data = fh.read(MAX_READ_BYTES)
+        return data.decode("utf-8", errors="replace")
+
+    def path_exists(self, rel) -> str:
+        path = confine(self.repo_root, rel)
+        return "true" if path.exists() else "false"
+
+    def write_file(self, path, content, append: bool) -> str:
+        if not isinstance(path, str) or not isinstance(content, str):
+            raise ToolError("write_file needs a string path and a string content")
+        target = self.output_path
+        if os.path.normpath(path) != str(target):
+            raise ToolError(f"write_file may only write {target}, not {path}")
+        # O_NOFOLLOW: a symlink planted at the output path must not redirect the write elsewhere.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
+        try:
+            fd = os.open(target, flags, 0o644)
+        except OSError as exc:
+            raise ToolError(f"cannot write {target}: {exc.strerror}") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(content)
+        self.writes += 1
+        return f"wrote {len(content)} characters to {target}"
