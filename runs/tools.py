@@ -45,7 +45,7 @@ TOOL_SCHEMAS = [
     },
     {
         "name": "path_exists",
-        "description": "'true' if a file or folder exists at the path, relative to the repo root; else 'false'",
+        "description": "'true' if a file or folder exists at this path under the repo root, else 'false'",
         "input_schema": {
             "type": "object",
             "properties": {"path": {"type": "string", "description": "path relative to the repo root"}},
