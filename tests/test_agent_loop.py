@@ -1,0 +1,189 @@
+"""The tool-use loop on the real SDK against the simulator, over real sockets."""
+
+from decimal import Decimal
+
+import anthropic
+import pytest
+from django.conf import settings
+
+from runs.agent import AgentCancelled, AgentFailed, Limits, run_agent, with_breakpoint
+from runs.operations.audit_scan import prompts
+from runs.operations.audit_scan.local import local_batch_text
+from runs.tools import Toolbox
+
+LIMITS = Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=60)
+
+
+@pytest.fixture
+def batch(repo, tmp_path):
+    docs = repo / "docs" / "learned"
+    paths = ["arch/old.md", "arch/overview.md", "cli/flags.md"]
+    out = tmp_path / "scratch" / "batch-1.md"
+    out.parent.mkdir(parents=True)
+    return {
+        "toolbox": Toolbox(read_root=docs, repo_root=repo, output_path=out),
+        "paths": paths,
+        "message": prompts.batch_message(run_id="audit-scan-t", index=1, count=1, output_path=str(out), paths=paths),
+        "expected": local_batch_text(paths, docs, repo),
+        "out": out,
+    }
+
+
+def client_for(sim, retries=0):
+    return anthropic.Anthropic(api_key="test-key", base_url=sim.url, max_retries=retries)
+
+
+def agent(sim, batch, *, limits=LIMITS, retries=0, turns=None, cancelled=lambda: False):
+    turns = [] if turns is None else turns
+    return run_agent(
+        client_for(sim, retries),
+        model_id="claude-sonnet-5-5",
+        system=prompts.SYSTEM_PROMPT,
+        user_message=batch["message"],
+        toolbox=batch["toolbox"],
+        limits=limits,
+        prices=settings.ERKWEB_MODELS["sonnet"],
+        expected_final=prompts.final_message(str(batch["out"])),
+        on_turn=lambda usage, cost, entries: turns.append((usage, cost, entries)),
+        cancelled=cancelled,
+    )
+
+
+def test_agent_reads_checks_writes_and_reports(simulator, batch):
+    turns = []
+    outcome = agent(simulator, batch, turns=turns)
+    assert outcome.final_message == f"Output written to {batch['out']}"
+    assert outcome.warnings == [] and outcome.turns == 4
+    assert batch["out"].read_text() == batch["expected"]
+    # Every turn's usage and cost are reported as it happens.
+    assert len(turns) == 4
+    assert all(cost > 0 for _, cost, _ in turns)
+    # The first turn's transcript starts with the system prompt and the batch message.
+    first_entries = turns[0][2]
+    assert first_entries[0] == {"role": "system", "text": prompts.SYSTEM_PROMPT}
+    assert first_entries[1]["content"][0]["text"] == batch["message"]
+    # Turn 1 reads all three docs in parallel; thinking blocks come back in every assistant turn.
+    first_reply = first_entries[2]
+    assert [b["type"] for b in first_reply["content"]].count("tool_use") == 3
+    assert first_reply["content"][0]["type"] == "thinking" and first_reply["content"][0]["signature"]
+    # Later turns read the conversation so far from the cache instead of paying for it again.
+    assert turns[1][0]["cache_read_tokens"] >= turns[0][0]["cache_write_tokens"]
+    assert turns[3][0]["cache_read_tokens"] > turns[2][0]["cache_read_tokens"]
+
+
+def test_second_batch_reads_the_system_prompt_from_cache(simulator, batch):
+    turns_a, turns_b = [], []
+    agent(simulator, batch, turns=turns_a)
+    batch["out"].unlink()
+    agent(simulator, batch, turns=turns_b)
+    assert turns_a[0][0]["cache_read_tokens"] == 0
+    assert turns_b[0][0]["cache_read_tokens"] > 0
+
+
+def test_the_api_key_never_reaches_the_transcript(simulator, batch):
+    turns = []
+    agent(simulator, batch, turns=turns)
+    assert "test-key" not in repr(turns)
+
+
+def test_turn_limit(simulator, batch):
+    with pytest.raises(AgentFailed, match=r"turn limit reached \(2 turns\)"):
+        agent(simulator, batch, limits=Limits(max_turns=2, max_output_tokens=32_000, time_limit_s=60))
+
+
+def test_time_limit(simulator, batch):
+    simulator.set_latency(400)
+    with pytest.raises(AgentFailed, match=r"time limit reached|timed out"):
+        agent(simulator, batch, limits=Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=0.6))
+
+
+def test_max_tokens_is_a_failure_never_a_success(simulator, batch):
+    with pytest.raises(AgentFailed, match="truncated"):
+        agent(simulator, batch, limits=Limits(max_turns=12, max_output_tokens=60, time_limit_s=60))
+
+
+def test_cancellation_stops_before_the_next_turn(simulator, batch):
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(AgentCancelled):
+        agent(simulator, batch, cancelled=cancelled)
+    assert not batch["out"].exists(), "stopped before the write turn"
+
+
+def test_rate_limit_is_retried_by_the_sdk(simulator, batch):
+    simulator.set_rules([{"behaviour": "rate-limit", "times": 1}])
+    outcome = agent(simulator, batch, retries=2)
+    assert outcome.turns == 4 and batch["out"].read_text() == batch["expected"]
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        ("overloaded", "API error 529 overloaded_error"),
+        ("server-error", "API error 500 api_error"),
+        ("drop-connection", "could not reach the API"),
+    ],
+)
+def test_api_failures_fail_the_batch_with_a_reason(simulator, batch, behaviour, message):
+    simulator.set_rules([{"behaviour": behaviour}])
+    with pytest.raises(AgentFailed, match=message):
+        agent(simulator, batch)
+
+
+def test_bad_request_is_reported_with_the_api_message(simulator, batch):
+    with pytest.raises(AgentFailed, match="API error 400 invalid_request_error"):
+        run_agent(
+            client_for(simulator),
+            model_id="not-a-model",
+            system=prompts.SYSTEM_PROMPT,
+            user_message=batch["message"],
+            toolbox=batch["toolbox"],
+            limits=LIMITS,
+            prices={},
+            expected_final="",
+            on_turn=lambda *a: None,
+        )
+
+
+def test_refused_tool_calls_become_warnings(simulator, batch):
+    simulator.set_rules([{"behaviour": "write-outside"}])
+    outcome = agent(simulator, batch)
+    assert any(w.startswith("refused write_file") for w in outcome.warnings)
+    assert "the agent ended without calling write_file" in outcome.warnings
+    assert not batch["out"].exists()
+
+
+def test_inline_answer_is_a_warning_and_leaves_no_file(simulator, batch):
+    simulator.set_rules([{"behaviour": "inline"}])
+    outcome = agent(simulator, batch)
+    assert any("final message was not" in w for w in outcome.warnings)
+    assert not batch["out"].exists()
+
+
+def test_breakpoint_goes_on_the_newest_block_only():
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [{"type": "text", "text": "a"}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "x", "content": "r"}]},
+    ]
+    sent = with_breakpoint(messages)
+    assert sent[-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "cache_control" not in messages[-1]["content"][-1], "the conversation itself is not modified"
+    assert sent[0] == messages[0]
+
+
+def test_cost_uses_the_price_table():
+    from runs.executors import call_cost
+
+    haiku = settings.ERKWEB_MODELS["haiku"]
+    usage = {"input_tokens": 1_000_000, "output_tokens": 0, "cache_write_tokens": 0, "cache_read_tokens": 0}
+    # Over Haiku 5.5's 100K-token prompt line, the whole request is billed at five times the rate.
+    assert call_cost(haiku, usage) == Decimal("0.5")
+    small = {"input_tokens": 50_000, "output_tokens": 1_000, "cache_write_tokens": 40_000, "cache_read_tokens": 10_000}
+    expected = (50_000 * 0.10 + 1_000 * 0.50 + 40_000 * 0.125 + 10_000 * 0.01) / 1_000_000
+    assert call_cost(haiku, small) == Decimal(str(round(expected, 6)))
+    assert call_cost({}, small) == 0
