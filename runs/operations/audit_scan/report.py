@@ -1,0 +1,107 @@
+"""The markdown report of a scan (specs/audit-scan.md, Phase 5)."""
+
+from collections.abc import Sequence
+from datetime import date
+
+from .scoring import Scored, is_stale_audit
+
+TIER_HEADINGS = {
+    "HIGH": "HIGH (score 10 or more)",
+    "MODERATE": "MODERATE (score 6 to 9)",
+    "LOW": "LOW (score 3 to 5)",
+    "SKIP": "SKIP (score 2 or less)",
+}
+
+STAT_LABELS = (
+    ("never_audited", "Never audited"),
+    ("audited_over_30_days", "Last audited more than 30 days ago"),
+    ("broken_path_docs", "Docs with a broken path"),
+    ("redirect_docs", "Docs with `redirect_to`"),
+    ("step_sequence_docs", "Docs with step sequences"),
+    ("behavioral_claims_total", "Total behavioral claims"),
+)
+
+
+def stats(scored: Sequence[Scored], as_of: date) -> dict:
+    """The Stats section's numbers, from the signals alone (stored rows carry no reasons).
+
+    "More than 30 days ago" counts the docs that the `audit >30d` rule scores, so a `last_audited` that is
+    not a date counts here as it does in the score.
+    """
+    signals = [s.signals for s in scored]
+    return {
+        "never_audited": sum(1 for s in signals if s["last_audited"] == "none"),
+        "audited_over_30_days": sum(1 for s in signals if is_stale_audit(s["last_audited"], as_of)),
+        "broken_path_docs": sum(1 for s in signals if s["broken_paths"] > 0),
+        "redirect_docs": sum(1 for s in signals if s["has_redirect"]),
+        "step_sequence_docs": sum(1 for s in signals if s["step_sequences"] > 0),
+        "behavioral_claims_total": sum(s["behavioral_claims"] for s in signals),
+    }
+
+
+def _cell(text: str) -> str:
+    # A bare | would end the cell early; a line break would end the row.
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _plural(count: int, noun: str, plural: str = "") -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
+
+
+def render_report(
+    scored: Sequence[Scored],
+    *,
+    scanned: int,
+    skipped: int,
+    excluded: int,
+    as_of: date,
+    notes: Sequence[str] = (),
+    failed_batches: Sequence[str] = (),
+) -> str:
+    out = ["# Doc Audit Scan Results", ""]
+    out.append(
+        f"As of {as_of.isoformat()}: {_plural(scanned, 'doc')} scanned, "
+        f"{skipped} skipped as auto-generated, {excluded} excluded as audited within 7 days."
+    )
+    out.append("")
+    if failed_batches:
+        # A partial run must never read as a complete one.
+        out += [
+            f"**Incomplete:** {_plural(len(failed_batches), 'batch', 'batches')} failed; "
+            "their docs are not in this report.",
+            "",
+        ]
+        out += [f"- {_cell(reason)}" for reason in failed_batches]
+        out.append("")
+
+    by_tier: dict[str, list[Scored]] = {tier: [] for tier in TIER_HEADINGS}
+    for item in scored:
+        by_tier[item.tier].append(item)
+
+    for tier in ("HIGH", "MODERATE", "LOW"):
+        out += [f"## {TIER_HEADINGS[tier]}", ""]
+        if not by_tier[tier]:
+            out += ["_None._", ""]
+            continue
+        out += ["| Doc | Score | Lines | Key Signals |", "| --- | ---: | ---: | --- |"]
+        for item in by_tier[tier]:
+            signals = _cell(", ".join(item.reasons)) or "-"
+            out.append(f"| {_cell(item.path)} | {item.score} | {item.signals['lines']} | {signals} |")
+        out.append("")
+
+    skip = by_tier["SKIP"]
+    out += [f"## {TIER_HEADINGS['SKIP']}", "", f"{_plural(len(skip), 'doc')}.", ""]
+    if skip:
+        out += [f"- {item.path}" for item in skip]
+        out.append("")
+
+    numbers = stats(scored, as_of)
+    out += ["## Stats", ""]
+    out += [f"- {label}: {numbers[key]}" for key, label in STAT_LABELS]
+    out.append("")
+
+    if notes:
+        out += ["## Notes", ""]
+        out += [f"- {note}" for note in notes]
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,179 @@
+"""Reading a doc: frontmatter, body, auto-generated mark, frontmatter values (specs/audit-scan.md Phase 1)."""
+
+from datetime import date, datetime
+
+import yaml
+
+from runs.operations.audit_scan.docs import (
+    MAX_DOC_BYTES,
+    frontmatter_value,
+    is_auto_generated,
+    parse_audit_date,
+    parse_doc,
+    read_text,
+)
+
+
+def test_doc_without_frontmatter_has_all_lines_as_body():
+    doc = parse_doc("# Title\n\nText\n")
+    assert doc.frontmatter is None
+    assert doc.body == ["# Title", "", "Text"]
+
+
+def test_frontmatter_is_the_yaml_between_the_dashes_and_the_body_follows_it():
+    doc = parse_doc("---\ntitle: Plans\naudit_result: clean\n---\n# Plans\ntext\n")
+    assert doc.frontmatter == {"title": "Plans", "audit_result": "clean"}
+    assert doc.body == ["# Plans", "text"]
+
+
+def test_first_line_must_be_exactly_three_dashes():
+    assert parse_doc("--- \ntitle: x\n---\n").frontmatter is None
+    assert parse_doc("\n---\ntitle: x\n---\n").frontmatter is None
+    assert parse_doc("----\ntitle: x\n----\n").frontmatter is None
+
+
+def test_frontmatter_closes_at_the_first_exact_dashes_line():
+    doc = parse_doc("---\na: 1\n--- not closing\n---\nbody\n")
+    # "--- not closing" is inside the YAML, which then fails to parse: no frontmatter at all.
+    assert doc.frontmatter is None
+    doc = parse_doc("---\na: 1\n---\nbody\n---\nmore\n")
+    assert doc.frontmatter == {"a": 1}
+    assert doc.body == ["body", "---", "more"]
+
+
+def test_unclosed_frontmatter_means_no_frontmatter_and_every_line_is_body():
+    doc = parse_doc("---\ntitle: x\nbody\n")
+    assert doc.frontmatter is None
+    assert doc.body == ["---", "title: x", "body"]
+
+
+def test_yaml_that_does_not_parse_means_no_frontmatter_and_every_line_is_body():
+    doc = parse_doc("---\ntitle: [unclosed\n---\nbody\n")
+    assert doc.frontmatter is None
+    assert doc.body == ["---", "title: [unclosed", "---", "body"]
+
+
+def test_yaml_that_is_not_a_mapping_means_no_frontmatter():
+    assert parse_doc("---\n- a\n- b\n---\nbody\n").frontmatter is None
+    assert parse_doc("---\njust text\n---\nbody\n").frontmatter is None
+    empty = parse_doc("---\n---\nbody\n")
+    assert empty.frontmatter is None
+    assert empty.body == ["---", "---", "body"]
+
+
+def test_a_bad_explicit_tag_means_no_frontmatter():
+    assert parse_doc("---\na: !!int nope\n---\n").frontmatter is None
+    assert parse_doc("---\na: !!python/object:os.system x\n---\n").frontmatter is None
+
+
+def test_crlf_line_endings_are_read_like_lf():
+    doc = parse_doc("---\r\naudit_result: clean\r\n---\r\nbody\r\n")
+    assert doc.frontmatter == {"audit_result": "clean"}
+    assert doc.body == ["body"]
+
+
+def test_dates_stay_the_strings_the_author_wrote():
+    doc = parse_doc("---\nlast_audited: 2026-02-16\nat: 2026-02-16 14:20:00\n---\n")
+    assert doc.frontmatter == {"last_audited": "2026-02-16", "at": "2026-02-16 14:20:00"}
+    assert frontmatter_value(doc, "last_audited") == "2026-02-16"
+
+
+def test_the_shared_safe_loader_still_converts_dates():
+    # The frontmatter loader has its own resolver table; PyYAML's SafeLoader must be left as it was.
+    parse_doc("---\nd: 2026-02-16\n---\n")
+    assert yaml.safe_load("d: 2026-02-16") == {"d": date(2026, 2, 16)}
+    assert isinstance(yaml.safe_load("d: 2026-02-16 14:20:00")["d"], datetime)
+
+
+def _value(yaml_text: str, key: str = "v") -> str:
+    return frontmatter_value(parse_doc(f"---\n{yaml_text}\n---\nbody\n"), key)
+
+
+def test_frontmatter_value_is_none_when_absent_null_or_without_frontmatter():
+    assert _value("other: 1") == "none"
+    assert _value("v:") == "none"
+    assert _value("v: null") == "none"
+    assert _value("v: ~") == "none"
+    assert frontmatter_value(parse_doc("no frontmatter\n"), "v") == "none"
+
+
+def test_frontmatter_value_renders_scalars_as_strings():
+    assert _value("v: 2026-02-16 14:20 PT") == "2026-02-16 14:20 PT"
+    assert _value("v: clean") == "clean"
+    assert _value("v: 'quoted'") == "quoted"
+    assert _value("v: true") == "true"
+    assert _value("v: no") == "false"  # YAML 1.1, as PyYAML reads it
+    assert _value("v: 3") == "3"
+    assert _value("v: 1.5") == "1.5"
+    assert _value("v: none") == "none"
+
+
+def test_frontmatter_value_renders_lists_and_maps_as_json():
+    assert _value("v: [a, 2, true]") == '["a", 2, true]'
+    assert _value("v:\n  x: 1\n  y: [b]") == '{"x": 1, "y": ["b"]}'
+    assert _value("v: [2026-02-16]") == '["2026-02-16"]'
+
+
+def test_frontmatter_value_collapses_whitespace_to_one_line():
+    assert _value('v: "  a\\n\\n  b\\tc  "') == "a b c"
+    assert _value("v: |\n  first line\n  second line\n") == "first line second line"
+    assert _value('v: "a\\u2028b"') == "a b"
+
+
+def test_an_empty_string_is_shown_as_two_quotes():
+    assert _value('v: ""') == '""'
+    assert _value('v: "   "') == '""'
+
+
+def test_auto_generated_when_the_first_non_blank_body_line_has_the_mark():
+    assert is_auto_generated(parse_doc("<!-- AUTO-GENERATED by tool -->\n# T\n"))
+    assert is_auto_generated(parse_doc("---\ntitle: x\n---\n\n  \n<!-- AUTO-GENERATED -->\n"))
+
+
+def test_not_auto_generated_when_the_mark_is_indented_later_or_absent():
+    assert not is_auto_generated(parse_doc(" <!-- AUTO-GENERATED -->\n"))
+    assert not is_auto_generated(parse_doc("# Title\n<!-- AUTO-GENERATED -->\n"))
+    assert not is_auto_generated(parse_doc("<!-- auto-generated -->\n"))
+    assert not is_auto_generated(parse_doc(""))
+    assert not is_auto_generated(parse_doc("\n\n"))
+
+
+def test_mark_inside_unparsable_frontmatter_is_not_the_first_line():
+    # Bad YAML: the body is every line, so the first line is `---`, not the mark.
+    assert not is_auto_generated(parse_doc("---\n: [\n---\n<!-- AUTO-GENERATED -->\n"))
+
+
+def test_read_text_reads_small_files_whole(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_text("héllo\n", encoding="utf-8")
+    assert read_text(path) == ("héllo\n", False)
+
+
+def test_read_text_replaces_invalid_utf8(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_bytes(b"ok \xff\xfe end\n")
+    text, truncated = read_text(path)
+    assert text == "ok \ufffd\ufffd end\n"
+    assert not truncated
+
+
+def test_read_text_keeps_the_first_mib_of_a_bigger_file(tmp_path):
+    exact = tmp_path / "exact.md"
+    exact.write_bytes(b"a" * MAX_DOC_BYTES)
+    assert read_text(exact) == ("a" * MAX_DOC_BYTES, False)
+    bigger = tmp_path / "bigger.md"
+    bigger.write_bytes(b"a" * MAX_DOC_BYTES + b"tail")
+    text, truncated = read_text(bigger)
+    assert truncated
+    assert text == "a" * MAX_DOC_BYTES
+
+
+def test_parse_audit_date_reads_the_first_ten_characters():
+    assert parse_audit_date("2026-02-16") == date(2026, 2, 16)
+    assert parse_audit_date("2026-02-16 14:20 PT") == date(2026, 2, 16)
+    assert parse_audit_date("2026-02-16T14:20") == date(2026, 2, 16)
+
+
+def test_parse_audit_date_refuses_what_is_not_yyyy_mm_dd():
+    for value in ("none", "yesterday", "20260216", "2026-2-16", "2026-02-30", "2026-13-01", "", "2026-W07-1"):
+        assert parse_audit_date(value) is None, value
