@@ -27,10 +27,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-WORDS = (
-    "batch agent worker config cache runner scratch manifest verify report queue retry tier score "
-    "signal path module fixture partition gather commit branch session plan diff doc"
-).split()
+WORDS = [
+    "batch",
+    "agent",
+    "worker",
+    "config",
+    "cache",
+    "runner",
+    "scratch",
+    "manifest",
+    "verify",
+    "report",
+    "queue",
+    "retry",
+    "tier",
+    "score",
+    "signal",
+    "path",
+    "module",
+    "fixture",
+    "partition",
+    "gather",
+    "commit",
+    "branch",
+    "session",
+    "plan",
+    "diff",
+    "doc",
+]
 CLAIMS = ("returns", "raises", "must", "always", "never", "will", "does")
 
 
@@ -41,23 +65,25 @@ def free_port() -> int:
 
 
 def make_doc(rng: random.Random, n: int) -> str:
-    """One doc in erk's style, 30 to 160 lines, with every kind of signal in varying amounts."""
+    """One doc in erk's style, about 1,800 tokens like the docs erk audits, with every kind of signal."""
     lines = ["---", f"title: Generated doc {n}", "read_when:", f"  - working on {rng.choice(WORDS)}s"]
     if rng.random() < 0.5:
         lines.append(f"last_audited: 2026-{rng.randint(1, 10):02d}-{rng.randint(1, 28):02d} 10:00 PT")
         lines.append(f"audit_result: {rng.choice(['clean', 'edited'])}")
     lines += ["---", "", f"# {rng.choice(WORDS).title()} {rng.choice(WORDS)}", ""]
-    for _ in range(rng.randint(3, 16)):
+    for _ in range(rng.randint(30, 60)):
         kind = rng.random()
         if kind < 0.25:
             lines += ["```python", f"from acme.{rng.choice(WORDS)} import run", "", "run()", "```", ""]
         elif kind < 0.45:
-            lines += [f"{i}. Run `{rng.choice(WORDS)}_{rng.choice(WORDS)}` first." for i in range(1, 5)] + [""]
+            lines += [f"{i}. Run `{rng.choice(WORDS)}_{rng.choice(WORDS)}` first." for i in range(1, 5)] + [
+                ""
+            ]
         elif kind < 0.6:
             ref = f"src/acme/{rng.choice(WORDS)}.py"
             lines += [f"See {ref}:{rng.randint(1, 300)} and `BatchRunner` before changing it.", ""]
         else:
-            words = [rng.choice(WORDS) for _ in range(rng.randint(8, 16))]
+            words = [rng.choice(WORDS) for _ in range(rng.randint(20, 60))]
             if rng.random() < 0.4:
                 words.insert(3, rng.choice(CLAIMS))
             lines += [" ".join(words).capitalize() + ".", ""]
@@ -122,7 +148,9 @@ def main() -> int:
     manage = [sys.executable, str(ROOT / "manage.py")]
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     procs = [
-        subprocess.Popen([*manage, "simulator", "--port", str(port), "--latency-ms", str(args.latency_ms)], **quiet),
+        subprocess.Popen(
+            [*manage, "simulator", "--port", str(port), "--latency-ms", str(args.latency_ms)], **quiet
+        ),
         subprocess.Popen([*manage, "qcluster"], **quiet),
     ]
     try:
@@ -147,7 +175,9 @@ def main() -> int:
     longest = max(b.agent_seconds for b in batches)
     first_start = min(b.started_at for b in batches)
     last_written = max(b.written_at for b in batches)
-    billed_input = sum(b.input_tokens + 1.25 * b.cache_write_tokens + 0.1 * b.cache_read_tokens for b in batches)
+    billed_input = sum(
+        b.input_tokens + 1.25 * b.cache_write_tokens + 0.1 * b.cache_read_tokens for b in batches
+    )
     doc_tokens = doc_chars / 4
     scanned = run.summary["scanned"]
 

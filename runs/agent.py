@@ -5,8 +5,8 @@ not give: usage and transcript recorded per turn (the pages show them live), can
 turn/token/time limits, and tool calls confined to their roots.
 
 Cache layout: the shared instructions are one system block with ``cache_control`` (identical for every
-batch of a run, so batches after the first read them from the cache), and the last block of the newest
-user message carries a second breakpoint, so each turn reads the conversation so far from the cache
+batch of a run, so batches after the first read them from the cache), and the last blocks of the two
+newest user messages carry breakpoints, so each turn reads the conversation so far from the cache
 instead of paying for it again.
 """
 
@@ -61,13 +61,20 @@ def block_params(content) -> list[dict]:
 
 
 def with_breakpoint(messages: list[dict]) -> list[dict]:
-    """The messages to send, with a cache breakpoint on the last block of the newest message."""
+    """The messages to send, with cache breakpoints on the last block of the two newest user messages.
+
+    The newest one caches this turn for the next; the one before it is where the previous turn's cache
+    entry ends, which the API only finds by itself when it lies within 20 blocks of a breakpoint (a
+    turn of 40 parallel tool results is further back than that).
+    """
     sent = list(messages)
-    last = copy.deepcopy(sent[-1])
-    if isinstance(last["content"], str):
-        last["content"] = [{"type": "text", "text": last["content"]}]
-    last["content"][-1]["cache_control"] = EPHEMERAL
-    sent[-1] = last
+    user_turns = [i for i, message in enumerate(sent) if message["role"] == "user"][-2:]
+    for i in user_turns:
+        marked = copy.deepcopy(sent[i])
+        if isinstance(marked["content"], str):
+            marked["content"] = [{"type": "text", "text": marked["content"]}]
+        marked["content"][-1]["cache_control"] = EPHEMERAL
+        sent[i] = marked
     return sent
 
 

@@ -24,10 +24,12 @@ SMALL_TREE = {
         "```python\nimport os\nfrom acme import cli\n```\n\n1. one\n2. two\n3. three\n\nUse `BatchRunner`.\n"
     ),
     "docs/learned/arch/old.md": (
-        "---\ntitle: Old\nlast_audited: 2026-01-02 09:00 PT\naudit_result: edited\nredirect_to: arch/overview.md\n"
-        "---\n\nMoved. It never raises.\n"
+        "---\ntitle: Old\nlast_audited: 2026-01-02 09:00 PT\naudit_result: edited\n"
+        "redirect_to: arch/overview.md\n---\n\nMoved. It never raises.\n"
     ),
-    "docs/learned/cli/flags.md": "# Flags\n\nLine 4 says `load_config()` must be called. tests/test_cli.py exists.\n",
+    "docs/learned/cli/flags.md": (
+        "# Flags\n\nLine 4 says `load_config()` must be called. tests/test_cli.py exists.\n"
+    ),
     "docs/learned/cli/recent.md": "---\nlast_audited: 2026-11-25\n---\n\nRecently audited.\n",
     "docs/learned/cli/index.md": "<!-- AUTO-GENERATED index -->\n- flags.md\n",
     "docs/learned/testing/fixtures.md": "---\ntitle: Fixtures\n---\n\n" + "A line of prose.\n" * 120,

@@ -23,7 +23,9 @@ def batch(repo, tmp_path):
     return {
         "toolbox": Toolbox(read_root=docs, repo_root=repo, output_path=out),
         "paths": paths,
-        "message": prompts.batch_message(run_id="audit-scan-t", index=1, count=1, output_path=str(out), paths=paths),
+        "message": prompts.batch_message(
+            run_id="audit-scan-t", index=1, count=1, output_path=str(out), paths=paths
+        ),
         "expected": local_batch_text(paths, docs, repo),
         "out": out,
     }
@@ -164,16 +166,26 @@ def test_inline_answer_is_a_warning_and_leaves_no_file(simulator, batch):
     assert not batch["out"].exists()
 
 
-def test_breakpoint_goes_on_the_newest_block_only():
+def test_breakpoints_go_on_the_two_newest_user_turns_only():
     messages = [
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": [{"type": "text", "text": "a"}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "x", "content": "r"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "b"}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "y", "content": "s"}]},
     ]
     sent = with_breakpoint(messages)
-    assert sent[-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}
-    assert "cache_control" not in messages[-1]["content"][-1], "the conversation itself is not modified"
-    assert sent[0] == messages[0]
+    marked = [
+        i
+        for i, m in enumerate(sent)
+        if any("cache_control" in b for b in m["content"] if isinstance(b, dict))
+    ]
+    assert marked == [2, 4]
+    assert sent[4]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert all("cache_control" not in b for m in messages[1:] for b in m["content"]), (
+        "the conversation is unchanged"
+    )
+    assert sent[0] == messages[0] and sent[1] is messages[1]
 
 
 def test_cost_uses_the_price_table():
@@ -183,7 +195,12 @@ def test_cost_uses_the_price_table():
     usage = {"input_tokens": 1_000_000, "output_tokens": 0, "cache_write_tokens": 0, "cache_read_tokens": 0}
     # Over Haiku 5.5's 100K-token prompt line, the whole request is billed at five times the rate.
     assert call_cost(haiku, usage) == Decimal("0.5")
-    small = {"input_tokens": 50_000, "output_tokens": 1_000, "cache_write_tokens": 40_000, "cache_read_tokens": 10_000}
+    small = {
+        "input_tokens": 50_000,
+        "output_tokens": 1_000,
+        "cache_write_tokens": 40_000,
+        "cache_read_tokens": 10_000,
+    }
     expected = (50_000 * 0.10 + 1_000 * 0.50 + 40_000 * 0.125 + 10_000 * 0.01) / 1_000_000
     assert call_cost(haiku, small) == Decimal(str(round(expected, 6)))
     assert call_cost({}, small) == 0

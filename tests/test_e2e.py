@@ -124,7 +124,9 @@ def test_audit_scan_on_the_example_tree_through_the_cluster(cluster):
     assert haiku["model"] == "haiku" and haiku["simulator"] is True
     assert local["model"] == "local"
     # The simulated agents measured exactly what the Python executor measured.
-    assert {p: i["signals"] for p, i in haiku["items"].items()} == {p: i["signals"] for p, i in local["items"].items()}
+    assert {p: i["signals"] for p, i in haiku["items"].items()} == {
+        p: i["signals"] for p, i in local["items"].items()
+    }
     assert any(i["signals"]["broken_paths"] > 0 for i in local["items"].values())
     assert any(i["signals"]["has_redirect"] for i in local["items"].values())
 
@@ -164,7 +166,15 @@ def test_a_failed_batch_is_named_and_retried_through_the_cluster(cluster):
 def test_wait_with_no_cluster_exits_2_within_15_seconds(app_env):
     started = time.monotonic()
     code, out, err = erk(
-        app_env, "run", "audit-scan", "--docs-root", str(EXAMPLE_DOCS), "--model", "local", "--wait", timeout=30
+        app_env,
+        "run",
+        "audit-scan",
+        "--docs-root",
+        str(EXAMPLE_DOCS),
+        "--model",
+        "local",
+        "--wait",
+        timeout=30,
     )
     assert code == 2 and time.monotonic() - started < 15
     assert "qcluster" in err and out == ""

@@ -100,7 +100,7 @@ def test_bad_inputs_create_nothing(docs_root, tmp_path):
 
 
 def test_claude_model_without_simulator_or_key_is_a_clear_error(docs_root):
-    with pytest.raises(InputError, match="python manage.py simulator"):
+    with pytest.raises(InputError, match=r"python manage\.py simulator"):
         start(docs_root, model="haiku")
     assert Run.objects.count() == 0
 

@@ -68,7 +68,9 @@ def test_wait_without_a_cluster_exits_2_and_creates_nothing(docs_root, monkeypat
 
 
 def test_run_prints_the_id_and_show_json_has_the_contract(docs_root, sync_tasks):
-    code, out, _ = erk_cmd("run", "audit-scan", "--docs-root", str(docs_root), "--model", "local", "--as-of", AS_OF)
+    code, out, _ = erk_cmd(
+        "run", "audit-scan", "--docs-root", str(docs_root), "--model", "local", "--as-of", AS_OF
+    )
     assert code == 0
     run_id = out.strip()
     run = Run.objects.get(run_id=run_id)
@@ -77,9 +79,17 @@ def test_run_prints_the_id_and_show_json_has_the_contract(docs_root, sync_tasks)
     code, out, _ = erk_cmd("show", run_id, "--json")
     assert code == 0
     data = json.loads(out)
-    assert {"run_id", "status", "model", "scanned", "skipped", "excluded", "tiers", "batches", "report_path"} <= set(
-        data
-    )
+    assert {
+        "run_id",
+        "status",
+        "model",
+        "scanned",
+        "skipped",
+        "excluded",
+        "tiers",
+        "batches",
+        "report_path",
+    } <= set(data)
     assert data["run_id"] == run_id and data["status"] == "succeeded" and data["model"] == "local"
     assert (data["scanned"], data["skipped"], data["excluded"]) == (5, 1, 1)
     assert set(data["tiers"]) == {"HIGH", "MODERATE", "LOW", "SKIP"} and sum(data["tiers"].values()) == 5
@@ -99,7 +109,16 @@ def test_run_wait_json_prints_the_object_last(docs_root, sync_tasks, monkeypatch
     monkeypatch.setattr(erk, "wait_for_cluster", lambda timeout: True)
     monkeypatch.setattr(erk, "cluster_alive", lambda: True)
     code, out, _ = erk_cmd(
-        "run", "audit-scan", "--docs-root", str(docs_root), "--model", "local", "--agents", "2", "--wait", "--json"
+        "run",
+        "audit-scan",
+        "--docs-root",
+        str(docs_root),
+        "--model",
+        "local",
+        "--agents",
+        "2",
+        "--wait",
+        "--json",
     )
     assert code == 0
     run_id, rest = out.split("\n", 1)
@@ -112,7 +131,16 @@ def test_wait_exits_1_when_the_run_fails(docs_root, sync_tasks, simulator, monke
     monkeypatch.setattr(erk, "cluster_alive", lambda: True)
     simulator.set_rules([{"behaviour": "empty-file", "batch": 1, "times": 1}])
     code, out, _ = erk_cmd(
-        "run", "audit-scan", "--docs-root", str(docs_root), "--model", "haiku", "--agents", "2", "--wait", "--json"
+        "run",
+        "audit-scan",
+        "--docs-root",
+        str(docs_root),
+        "--model",
+        "haiku",
+        "--agents",
+        "2",
+        "--wait",
+        "--json",
     )
     assert code == 1
     data = json.loads(out.split("\n", 1)[1])

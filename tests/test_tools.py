@@ -94,7 +94,12 @@ def test_write_file_only_writes_the_output_path(box, tmp_path):
     assert box.output_path.read_text() == "one\ntwo\n"
     box.call("write_file", {"path": out, "content": "fresh\n"})
     assert box.output_path.read_text() == "fresh\n"
-    for other in ("batch-2.md", str(box.output_path.parent / "batch-2.md"), "../../escape.md", str(tmp_path / "x")):
+    for other in (
+        "batch-2.md",
+        str(box.output_path.parent / "batch-2.md"),
+        "../../escape.md",
+        str(tmp_path / "x"),
+    ):
         with pytest.raises(ToolError, match="may only write"):
             box.call("write_file", {"path": other, "content": "x"})
     assert not (box.output_path.parent / "batch-2.md").exists()

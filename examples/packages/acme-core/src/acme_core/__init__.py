@@ -1,0 +1,1 @@
+"""acme-core: dependency-light helpers. Must not import from ``acme``."""

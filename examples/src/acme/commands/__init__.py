@@ -1,0 +1,1 @@
+"""Click commands. One module per top-level command or group."""

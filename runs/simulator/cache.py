@@ -1,0 +1,205 @@
+"""Prompt caching, modelled on the real API's rules closely enough for the cost figures to mean something.
+
+A request is flattened into ordered segments: each tool definition, then each system block, then each
+message content block. A segment carrying `cache_control` is a breakpoint (so is the last segment when
+the request has a top-level `cache_control`, the API's automatic caching). For a breakpoint, the prefix
+of segments up to and including it is identified by a sha256 of their canonical JSON and the model.
+
+On each request:
+- the cache is searched for the longest prefix that ends at a breakpoint or at one of the 20 block
+  boundaries before a breakpoint (the real API looks back about 20 blocks, which is what makes
+  "move the breakpoint to the last message every turn" read the previous turn from the cache);
+  that prefix's tokens are `cache_read_input_tokens`, and a hit refreshes its time to live;
+- every breakpoint prefix is stored; the tokens from the end of the hit up to the last breakpoint are
+  `cache_creation_input_tokens`;
+- the tokens after the last breakpoint are `input_tokens`.
+
+`cache_control` markers themselves are not part of the hashed content: moving a breakpoint must not
+change the identity of the text in front of it.
+
+The real API only caches a prefix above a minimum length (1,024 to 4,096 tokens depending on the model)
+and silently ignores shorter breakpoints. The simulator has no minimum, so that small test fixtures show
+cache reads and writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import tokens
+
+TTL_SECONDS = {"5m": 5 * 60, "1h": 60 * 60}
+LOOKBACK_BLOCKS = 20
+MAX_ENTRIES = 200_000
+
+
+@dataclass(frozen=True)
+class Segment:
+    content: Any  # canonical content (no cache_control), hashed
+    tokens: int
+    ttl: str | None  # "5m" or "1h" when this segment is a breakpoint, else None
+
+
+@dataclass(frozen=True)
+class CacheUsage:
+    input_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    ephemeral_5m_input_tokens: int
+    ephemeral_1h_input_tokens: int
+
+    def as_usage(self) -> dict:
+        return {
+            "input_tokens": self.input_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": self.ephemeral_5m_input_tokens,
+                "ephemeral_1h_input_tokens": self.ephemeral_1h_input_tokens,
+            },
+        }
+
+
+def _strip(block: Any) -> Any:
+    if isinstance(block, dict):
+        return {k: v for k, v in block.items() if k != "cache_control"}
+    return block
+
+
+def _ttl(cache_control: Any) -> str | None:
+    if not isinstance(cache_control, dict):
+        return None
+    return cache_control.get("ttl") or "5m"
+
+
+def segments(body: dict) -> list[Segment]:
+    """The request, flattened in the order the API caches it: tools, system, messages."""
+    result: list[Segment] = []
+    for tool in body.get("tools") or []:
+        result.append(
+            Segment({"tool": _strip(tool)}, tokens.count_tool(tool), _ttl(tool.get("cache_control")))
+        )
+    for block in tokens.system_blocks(body.get("system")):
+        result.append(
+            Segment({"system": _strip(block)}, tokens.count_block(block), _ttl(block.get("cache_control")))
+        )
+    for message in body.get("messages") or []:
+        role = message.get("role")
+        for block in tokens.message_blocks(message):
+            cache_control = block.get("cache_control") if isinstance(block, dict) else None
+            result.append(Segment({role: _strip(block)}, tokens.count_block(block), _ttl(cache_control)))
+    top_level = _ttl(body.get("cache_control"))
+    if top_level and result and result[-1].ttl is None:
+        last = result[-1]
+        result[-1] = Segment(last.content, last.tokens, top_level)
+    return result
+
+
+def prefix_hashes(model: str, segs: list[Segment]) -> list[str]:
+    """hashes[i] identifies segments[0..i] for this model."""
+    hasher = hashlib.sha256(json.dumps({"model": model}, sort_keys=True).encode())
+    hashes = []
+    for seg in segs:
+        hasher.update(b"\x1e")
+        hasher.update(
+            json.dumps(seg.content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        )
+        hashes.append(hasher.copy().hexdigest())
+    return hashes
+
+
+class PromptCache:
+    """Thread-safe store of cached prefixes (hash -> expiry time), one namespace per model via the hash."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, int]] = {}  # hash -> (expires at, ttl seconds)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def peek(self, body: dict) -> CacheUsage:
+        """The accounting this request would get, without reading or writing the cache."""
+        return self._account(body, commit=False)
+
+    def account(self, body: dict) -> CacheUsage:
+        """Do the cache reads and writes of this request and return its usage figures."""
+        return self._account(body, commit=True)
+
+    def _account(self, body: dict, *, commit: bool) -> CacheUsage:
+        segs = segments(body)
+        total = sum(seg.tokens for seg in segs)
+        breakpoints = [i for i, seg in enumerate(segs) if seg.ttl]
+        if not breakpoints:
+            return CacheUsage(total, 0, 0, 0, 0)
+        hashes = prefix_hashes(str(body.get("model")), segs)
+        candidates = sorted(
+            {j for bp in breakpoints for j in range(max(0, bp - LOOKBACK_BLOCKS), bp + 1)}, reverse=True
+        )
+        cumulative = []
+        running = 0
+        for seg in segs:
+            running += seg.tokens
+            cumulative.append(running)
+        last = breakpoints[-1]
+
+        with self._lock:
+            now = self._clock()
+            hit = -1
+            for j in candidates:
+                entry = self._entries.get(hashes[j])
+                if entry and entry[0] > now:
+                    hit = j
+                    break
+            if commit:
+                if hit >= 0:
+                    _expires, ttl = self._entries[hashes[hit]]
+                    self._entries[hashes[hit]] = (now + ttl, ttl)
+                for bp in breakpoints:
+                    ttl = TTL_SECONDS[segs[bp].ttl or "5m"]
+                    previous = self._entries.get(hashes[bp])
+                    if previous and previous[0] > now:
+                        ttl = max(ttl, previous[1])
+                    self._entries[hashes[bp]] = (now + ttl, ttl)
+                if len(self._entries) > MAX_ENTRIES:
+                    self._evict(now)
+
+        read = cumulative[hit] if hit >= 0 else 0
+        created = cumulative[last] - read  # the hit never ends after the last breakpoint
+        # Split the written tokens by the time to live of the breakpoint that ends each stretch.
+        one_hour = 0
+        start = hit + 1
+        for bp in breakpoints:
+            if bp < start:
+                continue
+            stretch = cumulative[bp] - (cumulative[start - 1] if start > 0 else 0)
+            if segs[bp].ttl == "1h":
+                one_hour += stretch
+            start = bp + 1
+        return CacheUsage(
+            input_tokens=total - cumulative[last],
+            cache_creation_input_tokens=created,
+            cache_read_input_tokens=read,
+            ephemeral_5m_input_tokens=created - one_hour,
+            ephemeral_1h_input_tokens=one_hour,
+        )
+
+    def _evict(self, now: float) -> None:
+        for key in [k for k, (expires, _ttl) in self._entries.items() if expires <= now]:
+            del self._entries[key]
+        if len(self._entries) > MAX_ENTRIES:
+            # Still too many live entries: drop the ones closest to expiry.
+            for key, _ in sorted(self._entries.items(), key=lambda kv: kv[1][0])[: len(self._entries) // 10]:
+                del self._entries[key]

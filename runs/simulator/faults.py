@@ -1,0 +1,266 @@
+"""Fault rules: make the simulator slow, fail or misbehave, for a chosen run or batch, a number of times.
+
+A rule is a small dict (or the command line's `BEHAVIOUR[:key=value,...]`):
+
+    {"behaviour": "rate-limit", "run": "audit-scan-2026", "batch": 2, "times": 1, "latency_ms": 500}
+
+- `behaviour`: an HTTP fault (applies per request) or a misbehaviour (applies per conversation), below.
+- `run`: only conversations whose run id contains this text; `batch`: only this batch number. A rule with
+  either never matches a conversation the simulator cannot place (no operation, no batch assignment).
+- `times`: how many times the rule fires before it is used up; absent or null = every time.
+- `latency_ms`: wait this long before the rule acts ("slow" waits 1000 ms when it is not given).
+
+HTTP faults answer one request (any turn) instead of the model. Misbehaviours are chosen when a
+conversation starts (its first request: `messages` is just the first user message) and then hold for
+all of its turns, which the players know from the signed thinking blocks and tool_use ids they emitted
+(no server-side state, so a misbehaving conversation survives a restart or another server thread).
+
+To add a behaviour: `register_http_fault(name, HttpFault(...))`, or `register_misbehaviour(name, what)`
+and teach the players (players/) what to do with it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+BEHAVIOUR_NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+DEFAULT_SLOW_MS = 1000
+
+
+@dataclass(frozen=True)
+class HttpFault:
+    """What an HTTP fault does: answer with an error, drop the connection, or only wait."""
+
+    action: str  # "error", "drop" or "delay"
+    status: int = 0
+    error_type: str = ""
+    message: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    default_latency_ms: int = 0
+
+
+HTTP_FAULTS: dict[str, HttpFault] = {
+    "rate-limit": HttpFault(
+        "error",
+        429,
+        "rate_limit_error",
+        "This request would exceed the rate limit for your organization (simulated). Please retry later.",
+        (("retry-after", "1"),),
+    ),
+    "overloaded": HttpFault("error", 529, "overloaded_error", "Overloaded (simulated)"),
+    "server-error": HttpFault("error", 500, "api_error", "Internal server error (simulated)"),
+    "drop-connection": HttpFault("drop"),
+    "slow": HttpFault("delay", default_latency_ms=DEFAULT_SLOW_MS),
+}
+
+MISBEHAVIOURS: dict[str, str] = {
+    "inline": "reads the docs, then answers the results inline in text and never writes",
+    "no-write": "reads the docs, then ends with the final message without writing",
+    "empty-file": "writes an empty file",
+    "malformed-file": "writes a file whose 2nd block has `lines: many`",
+    "missing-item": "leaves the last doc out of the file",
+    "write-outside": "writes outside its output file, then gives up with a plain message",
+    "max-tokens": "stops with stop_reason max_tokens in the middle of the write",
+    "wrong-final": "writes correctly but ends with a message other than the final message",
+    "refusal": "refuses at once (stop_reason refusal)",
+}
+
+
+def register_http_fault(name: str, fault: HttpFault) -> None:
+    _check_name(name)
+    HTTP_FAULTS[name] = fault
+
+
+def register_misbehaviour(name: str, description: str) -> None:
+    _check_name(name)
+    MISBEHAVIOURS[name] = description
+
+
+def _check_name(name: str) -> None:
+    # Behaviour names travel inside tool_use ids (players/), so they keep to [a-z0-9-].
+    if not BEHAVIOUR_NAME_RE.match(name):
+        raise ValueError(f"behaviour names are lowercase words joined by '-', not {name!r}")
+
+
+def known_behaviours() -> list[str]:
+    return [*HTTP_FAULTS, *MISBEHAVIOURS]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a request belongs: its run id and batch number, when the player could tell."""
+
+    run_id: str | None = None
+    batch: int | None = None
+
+
+@dataclass
+class Rule:
+    behaviour: str
+    run: str | None = None
+    batch: int | None = None
+    times: int | None = None
+    latency_ms: int | None = None
+    fired: int = field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.behaviour not in HTTP_FAULTS and self.behaviour not in MISBEHAVIOURS:
+            raise ValueError(f"unknown behaviour {self.behaviour!r}; known: {', '.join(known_behaviours())}")
+        if self.run is not None and (not isinstance(self.run, str) or not self.run):
+            raise ValueError("run must be a non-empty string")
+        for name in ("batch", "times", "latency_ms"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+        if self.batch is not None and self.batch < 1:
+            raise ValueError("batch numbers start at 1")
+
+    @property
+    def is_http_fault(self) -> bool:
+        return self.behaviour in HTTP_FAULTS
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.times is None else max(0, self.times - self.fired)
+
+    @property
+    def used_up(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+    def matches(self, target: Target) -> bool:
+        if self.run is not None and (target.run_id is None or self.run not in target.run_id):
+            return False
+        return not (self.batch is not None and target.batch != self.batch)
+
+    def delay_ms(self) -> int:
+        if self.latency_ms is not None:
+            return self.latency_ms
+        fault = HTTP_FAULTS.get(self.behaviour)
+        return fault.default_latency_ms if fault else 0
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Rule:
+        if isinstance(data, Rule):
+            return cls(data.behaviour, data.run, data.batch, data.times, data.latency_ms)
+        if isinstance(data, str):
+            return parse_rule(data)
+        if not isinstance(data, dict):
+            raise ValueError(f"a rule is an object like {{'behaviour': 'rate-limit'}}, not {data!r}")
+        unknown = set(data) - {"behaviour", "run", "batch", "times", "latency_ms", "remaining", "fired"}
+        if unknown:
+            raise ValueError(f"unknown rule keys: {', '.join(sorted(unknown))}")
+        if "behaviour" not in data:
+            raise ValueError("a rule needs a behaviour")
+        return cls(
+            behaviour=data["behaviour"],
+            run=data.get("run"),
+            batch=data.get("batch"),
+            times=data.get("times"),
+            latency_ms=data.get("latency_ms"),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "behaviour": self.behaviour,
+            "run": self.run,
+            "batch": self.batch,
+            "times": self.times,
+            "latency_ms": self.latency_ms,
+            "fired": self.fired,
+            "remaining": self.remaining,
+        }
+
+
+_INT_KEYS = {"batch", "times", "latency_ms"}
+
+
+def parse_rule(spec: str) -> Rule:
+    """`BEHAVIOUR[:key=value,...]`, e.g. `empty-file:batch=2,times=1` or `slow:latency_ms=500`."""
+    behaviour, _, options = spec.strip().partition(":")
+    values: dict[str, Any] = {"behaviour": behaviour.strip()}
+    for item in filter(None, (part.strip() for part in options.split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        value = value.strip()
+        if not sep or not value:
+            raise ValueError(f"{item!r} in rule {spec!r} is not key=value")
+        if key not in _INT_KEYS | {"run"}:
+            raise ValueError(f"unknown rule key {key!r} in {spec!r} (known: run, batch, times, latency_ms)")
+        if key in _INT_KEYS:
+            try:
+                values[key] = int(value)
+            except ValueError:
+                raise ValueError(f"{key} must be a whole number in rule {spec!r}") from None
+        else:
+            values[key] = value
+    return Rule.from_dict(values)
+
+
+@dataclass(frozen=True)
+class HttpDecision:
+    """What the HTTP faults decided for one request: wait this long, then maybe act."""
+
+    delay_ms: int = 0
+    fault: HttpFault | None = None
+    rule: Rule | None = None
+
+
+class RuleBook:
+    """The simulator's current rules. Thread-safe: every server thread draws from the same `times`."""
+
+    def __init__(self, rules: Any = ()) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[Rule] = [Rule.from_dict(rule) for rule in rules]
+
+    def replace(self, rules: Any) -> None:
+        parsed = [Rule.from_dict(rule) for rule in rules]
+        with self._lock:
+            self._rules = parsed
+
+    def add(self, rules: Any) -> None:
+        parsed = [Rule.from_dict(rule) for rule in rules]
+        with self._lock:
+            self._rules.extend(parsed)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules = []
+
+    def as_list(self) -> list[dict]:
+        with self._lock:
+            return [rule.to_dict() for rule in self._rules]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._rules)
+
+    def take_http(self, target: Target) -> HttpDecision:
+        """Fire the HTTP rules matching this request: every matching "slow" rule adds its wait; the
+        first matching failure (if any) is the answer."""
+        delay = 0
+        with self._lock:
+            for rule in self._rules:
+                if not rule.is_http_fault or rule.used_up or not rule.matches(target):
+                    continue
+                rule.fired += 1
+                delay += rule.delay_ms()
+                fault = HTTP_FAULTS[rule.behaviour]
+                if fault.action != "delay":
+                    return HttpDecision(delay, fault, rule)
+        return HttpDecision(delay)
+
+    def take_misbehaviour(self, target: Target, supported: frozenset[str] | None = None) -> Rule | None:
+        """The misbehaviour a new conversation starts with (first matching rule that the player can
+        play), firing it."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.is_http_fault or rule.used_up or not rule.matches(target):
+                    continue
+                if supported is not None and rule.behaviour not in supported:
+                    continue
+                rule.fired += 1
+                return rule
+        return None
