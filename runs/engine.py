@@ -165,7 +165,12 @@ def execute_batch(batch_pk: int) -> None:
         batch.cancel()
         return
     if not batch.start():
-        return  # already finished, or taken back by a cancel: nothing to redo
+        # Already past running: a duplicate delivery, or the redelivery of a task whose worker died
+        # after the agent finished. Finish what that worker left undone, which is a no-op otherwise.
+        if batch.status == BatchStatus.WRITTEN:
+            verify.verify_batch(batch)
+        settle(run.pk, resume=True)
+        return
     if batch.deliveries > settings.ERKWEB_BATCH_MAX_ATTEMPTS:
         batch.fail(f"worker lost: the batch was delivered {batch.deliveries - 1} times without finishing")
         settle(run.pk)
@@ -226,10 +231,18 @@ def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
 
 
 # --- after a batch ends ------------------------------------------------------------------------------
-def settle(run_pk: int) -> None:
-    """Move the run on once every batch of its current stage has ended."""
+def settle(run_pk: int, *, resume: bool = False) -> None:
+    """Move the run on once every batch of its current stage has ended.
+
+    ``resume`` is for a redelivered task: a run left ``aggregating`` by a worker that died is aggregated
+    again (aggregation is idempotent). Redelivery only happens after the worker's timeout, so no other
+    worker is still aggregating it.
+    """
     run = Run.objects.get(pk=run_pk)
     run.add_usage_totals()
+    if resume and run.status == RunStatus.AGGREGATING:
+        aggregate(run)
+        return
     if run.status != RunStatus.RUNNING:
         return
     stage_batches = list(run.batches.filter(stage=run.current_stage))

@@ -214,6 +214,36 @@ def test_redelivered_batch_reruns_from_scratch(docs_root, sync_tasks, monkeypatc
     assert batch.attempts == 2
 
 
+def test_worker_that_died_after_writing_is_finished_by_the_redelivery(docs_root, sync_tasks, monkeypatch):
+    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
+    run = start(docs_root, agents=1)
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
+    batch = run.batches.get()
+    # The agent wrote its file, then the worker died before verifying it.
+    Path(batch.output_path).write_text(
+        local_batch_text(batch.items, Path(run.inputs["docs_root"]), Path(run.inputs["repo_root"]))
+    )
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.WRITTEN, attempts=1, deliveries=1)
+    engine.execute_batch(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.VERIFIED and batch.attempts == 1
+    assert reload(run).status == RunStatus.SUCCEEDED
+
+
+def test_worker_that_died_while_aggregating_is_finished_by_the_redelivery(docs_root, sync_tasks):
+    run = reload(start(docs_root, agents=2))
+    report_path = Path(run.report_path)
+    report_path.unlink()
+    ItemResult.objects.filter(run=run).delete()
+    Run.objects.filter(pk=run.pk).update(
+        status=RunStatus.AGGREGATING, report="", report_path="", finished_at=None
+    )
+    engine.execute_batch(run.batches.first().pk)
+    run = reload(run)
+    assert run.status == RunStatus.SUCCEEDED and report_path.is_file()
+    assert ItemResult.objects.filter(run=run).count() == 5
+
+
 def test_batch_lost_too_many_times_fails(docs_root, sync_tasks, monkeypatch, settings):
     monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
     run = start(docs_root, agents=1)
