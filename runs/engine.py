@@ -11,7 +11,7 @@ starts the next stage or aggregates.
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -54,12 +54,18 @@ def prepare_run(
     """Validate, gather and partition; raises InputError, with one clear sentence, and creates nothing."""
     op = get_operation(operation)
     if not isinstance(agents, int) or isinstance(agents, bool) or agents < 1:
-        raise InputError(f"agents must be a whole number >= 1, not {agents!r}")
+        raise InputError(f"agents must be a whole number >= 1, not {agents!r}", field="agents")
     executor = resolve_model(model)
     endpoint = check_endpoint(executor)
     now = timezone.now()
     plan = op.prepare(inputs, agents=agents, as_of=as_of or now.date())
     return Prepared(op=op, executor=executor, endpoint=endpoint, agents=agents, plan=plan, now=now)
+
+
+def same_items_with(prepared: Prepared, model: str) -> Prepared:
+    """The same gathered items and partition, run by another model (for a side-by-side comparison)."""
+    executor = resolve_model(model)
+    return replace(prepared, executor=executor, endpoint=check_endpoint(executor))
 
 
 def create_run(operation: str, inputs: dict, *, model: str, agents: int, as_of: date | None = None) -> Run:

@@ -51,7 +51,9 @@ def resolve_model(name: str) -> Executor:
         family = next((a for a in table if a in name), "sonnet")
         return Executor(name, name, dict(table.get(family, {})))
     choices = ", ".join([LOCAL, *table])
-    raise InputError(f"unknown model {name!r}: choose one of {choices}, or a claude-... model id")
+    raise InputError(
+        f"unknown model {name!r}: choose one of {choices}, or a claude-... model id", field="model"
+    )
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,8 @@ def check_endpoint(executor: Executor) -> Endpoint | None:
     if default_simulator and simulator_health(endpoint.base_url) is None:
         raise InputError(
             f"no API key is set and no simulator answers at {endpoint.base_url}: start it with "
-            "`python manage.py simulator` (or `make run`), or set ANTHROPIC_API_KEY"
+            "`python manage.py simulator` (or `make run`), or set ANTHROPIC_API_KEY",
+            field="model",
         )
     return endpoint
 

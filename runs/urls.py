@@ -6,6 +6,11 @@ app_name = "runs"
 
 urlpatterns = [
     path("", views.history, name="history"),
+    path("runs/new/", views.new_run, name="new"),
     path("runs/<str:run_id>/", views.run_detail, name="detail"),
+    path("runs/<str:run_id>/cancel/", views.cancel_run, name="cancel"),
+    path("runs/<str:run_id>/retry/", views.retry_run, name="retry"),
+    path("runs/<str:run_id>/export.<str:fmt>", views.export, name="export"),
     path("runs/<str:run_id>/batches/<int:index>/", views.batch_detail, name="batch"),
+    path("compare/", views.compare, name="compare"),
 ]

@@ -1,25 +1,177 @@
-"""Pages. Thin: load, call the engine or a presenter, render."""
+"""Pages. Thin: load, call the engine or a presenter, render.
 
+A normal request gets the page (or a redirect after a POST); an htmx request gets the named fragment of
+the same template, so every live part also works as a plain link or form without JavaScript.
+"""
+
+from pathlib import Path
+
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .models import Batch, Run
+from . import engine
+from .compare import CompareError, compare_runs
+from .errors import InputError
+from .estimate import estimate
+from .export import EXPORT_FORMATS, export_filename, export_run
+from .forms import NewRunForm
+from .models import Batch, Run, RunStatus
+from .operations import get_operation, operation_names
+from .presenters import history_queryset, progress, transcript_turns
+from .rendering import render_markdown
+from .verify import check_batch_file
+
+PAGE_SIZE = 50
+
+
+def _fragment(request, template: str, fragment: str) -> str:
+    return f"{template}#{fragment}" if request.htmx else template
 
 
 @require_GET
 def history(request):
-    page = Paginator(Run.objects.all(), 50).get_page(request.GET.get("page"))
-    return render(request, "runs/history.html", {"page": page})
+    runs = history_queryset(request.GET)
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": {key: request.GET.get(key, "") for key in ("operation", "model", "status", "q")},
+        "operations": operation_names(),
+        "models": sorted(set(Run.objects.values_list("model", flat=True))),
+        "statuses": RunStatus.values,
+        "querystring": _querystring(request, exclude="page"),
+    }
+    return render(request, _fragment(request, "runs/history.html", "run-list"), context)
+
+
+def _querystring(request, exclude: str) -> str:
+    params = request.GET.copy()
+    params.pop(exclude, None)
+    return params.urlencode()
+
+
+@require_http_methods(["GET", "POST"])
+def new_run(request):
+    if request.method == "POST":
+        form = NewRunForm(request.POST)
+        if form.is_valid():
+            runs = [engine.launch(prepared) for prepared in form.prepared]
+            if len(runs) == 2:
+                return redirect(f"{reverse('runs:compare')}?a={runs[0].run_id}&b={runs[1].run_id}")
+            return redirect(runs[0])
+        return render(request, "runs/new_run.html", {"form": form}, status=200)
+
+    # GET: the empty form, or (with ?preview) the form with what the run would do.
+    wants_preview = "preview" in request.GET
+    form = NewRunForm.with_defaults(request.GET if wants_preview else None)
+    context = {"form": form, "preview": _preview(form) if wants_preview else None}
+    return render(request, _fragment(request, "runs/new_run.html", "preview"), context)
+
+
+def _preview(form: NewRunForm) -> dict | None:
+    if not form.is_valid():
+        return {"errors": form.errors}
+    prepared = form.prepared[0]
+    plan, op = prepared.plan, prepared.op
+    shared_prompt = op.system_prompt(None, None)
+    return {
+        "summary": plan.summary,
+        "batch_sizes": [len(b.items) for b in plan.batches],
+        "estimates": [(p.executor, estimate(p.plan, p.executor, shared_prompt)) for p in form.prepared],
+    }
 
 
 @require_GET
 def run_detail(request, run_id):
     run = get_object_or_404(Run, run_id=run_id)
-    return render(request, "runs/run_detail.html", {"run": run, "batches": run.batches.all()})
+    batches = list(run.batches.all())
+    context = {
+        "run": run,
+        "batches": batches,
+        "progress": progress(run, batches),
+        "report_html": render_markdown(run.report) if run.report else "",
+        "tiers": _tier_counts(run),
+        "export_formats": list(EXPORT_FORMATS),
+        "other_runs": Run.objects.filter(operation=run.operation).exclude(pk=run.pk)[:20],
+    }
+    return render(request, _fragment(request, "runs/run_detail.html", "run-body"), context)
+
+
+def _tier_counts(run: Run) -> dict:
+    return get_operation(run.operation).summary_json(run).get("tiers", {})
+
+
+@require_POST
+def cancel_run(request, run_id):
+    run = get_object_or_404(Run, run_id=run_id)
+    if engine.cancel_run(run):
+        messages.success(request, f"Cancelled {run.run_id}: pending batches will not start.")
+    else:
+        messages.error(
+            request, f"{run.run_id} is {run.status}; only a pending or running run can be cancelled."
+        )
+    return redirect(run)
+
+
+@require_POST
+def retry_run(request, run_id):
+    run = get_object_or_404(Run, run_id=run_id)
+    try:
+        retried = engine.retry_failed(run)
+    except InputError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"Retrying batch{'es' if len(retried) > 1 else ''} {', '.join(map(str, retried))}."
+        )
+    return redirect(run)
+
+
+@require_GET
+def export(request, run_id, fmt):
+    if fmt not in EXPORT_FORMATS:
+        raise Http404(f"no export format {fmt!r}")
+    run = get_object_or_404(Run, run_id=run_id)
+    response = HttpResponse(export_run(run, fmt), content_type=EXPORT_FORMATS[fmt])
+    disposition = "inline" if fmt == "json" else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{export_filename(run, fmt)}"'
+    return response
 
 
 @require_GET
 def batch_detail(request, run_id, index):
     batch = get_object_or_404(Batch.objects.select_related("run"), run__run_id=run_id, index=index)
-    return render(request, "runs/batch_detail.html", {"run": batch.run, "batch": batch})
+    path = Path(batch.output_path)
+    output = (
+        path.read_text(encoding="utf-8", errors="replace")
+        if path.is_file() and not path.is_symlink()
+        else None
+    )
+    context = {
+        "run": batch.run,
+        "batch": batch,
+        "output": output,
+        "check": check_batch_file(batch) if output is not None else "missing file",
+        "turns": transcript_turns(batch.transcript),
+    }
+    return render(request, "runs/batch_detail.html", context)
+
+
+@require_GET
+def compare(request):
+    a, b = request.GET.get("a", "").strip(), request.GET.get("b", "").strip()
+    context = {"a": a, "b": b, "only_disagreements": request.GET.get("only") == "disagreements"}
+    status = 200
+    if not a or not b:
+        context["error"] = "Pick two runs to compare (a and b)."
+        status = 400
+    else:
+        try:
+            context["comparison"] = compare_runs(a, b)
+        except CompareError as exc:
+            context["error"] = str(exc)
+            status = 404 if "no run" in str(exc) else 400
+    return render(request, _fragment(request, "runs/compare.html", "compare-body"), context, status=status)

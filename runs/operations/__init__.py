@@ -20,4 +20,6 @@ def get_operation(name: str) -> Operation:
     try:
         return registry[name]
     except KeyError:
-        raise InputError(f"unknown operation {name!r}: choose one of {', '.join(registry)}") from None
+        raise InputError(
+            f"unknown operation {name!r}: choose one of {', '.join(registry)}", field="operation"
+        ) from None

@@ -39,6 +39,7 @@ class Plan:
     items: list[str]  # the gathered item order
     batches: list[PlannedBatch]
     summary: dict = field(default_factory=dict)  # counts and notes shown with the run
+    item_sizes: dict[str, int] = field(default_factory=dict)  # characters per item, for estimates
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from django.core.management.base import BaseCommand
 
 from runs import engine
 from runs.cluster import cluster_alive, wait_for_cluster
+from runs.compare import CompareError, compare_runs, comparison_json, comparison_text
 from runs.errors import InputError
+from runs.export import EXPORT_FORMATS, export_run
 from runs.models import Run
 from runs.operations import operation_names
 from runs.summary import run_json, run_text
@@ -30,7 +32,9 @@ class Command(BaseCommand):
     help = "Start, watch and inspect erkweb runs."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{run,show,retry,cancel}")
+        sub = parser.add_subparsers(
+            dest="action", required=True, metavar="{run,show,retry,cancel,export,compare}"
+        )
 
         run = sub.add_parser("run", help="start a run")
         run.add_argument("operation", help=f"one of: {', '.join(operation_names())}")
@@ -58,6 +62,15 @@ class Command(BaseCommand):
 
         cancel = sub.add_parser("cancel", help="cancel a run: pending batches never start")
         cancel.add_argument("run_id")
+
+        export = sub.add_parser("export", help="print a run as markdown, JSON or CSV")
+        export.add_argument("run_id")
+        export.add_argument("--format", default="md", help=f"one of {', '.join(EXPORT_FORMATS)} (default md)")
+
+        compare = sub.add_parser("compare", help="compare two runs of the same operation, item by item")
+        compare.add_argument("a")
+        compare.add_argument("b")
+        compare.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
         try:
@@ -101,6 +114,24 @@ class Command(BaseCommand):
                 f"run {run.run_id} is {run.status}; only a pending or running run can be cancelled"
             )
         self.stdout.write(f"cancelled {run.run_id}")
+        return EXIT_OK
+
+    def do_export(self, o) -> int:
+        run = _get_run(o["run_id"])
+        if o["format"] not in EXPORT_FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, not {o['format']!r}")
+        self.stdout.write(export_run(run, o["format"]), ending="")
+        return EXIT_OK
+
+    def do_compare(self, o) -> int:
+        try:
+            comparison = compare_runs(o["a"], o["b"])
+        except CompareError as exc:
+            raise UsageError(str(exc)) from None
+        if o["json"]:
+            self.stdout.write(json.dumps(comparison_json(comparison), indent=2))
+        else:
+            self.stdout.write(comparison_text(comparison))
         return EXIT_OK
 
     # --- helpers ---------------------------------------------------------------------------------------

@@ -114,22 +114,24 @@ def _rel(path: Path, docs_root: Path) -> str:
     return PurePosixPath(*path.relative_to(docs_root).parts).as_posix()
 
 
-def _check_folder(path: Path, what: str) -> None:
+def _check_folder(path: Path, what: str, field: str) -> None:
     if not path.exists():
-        raise InputError(f"The {what} {path} does not exist.")
+        raise InputError(f"The {what} {path} does not exist.", field=field)
     if not path.is_dir():
-        raise InputError(f"The {what} {path} is not a folder.")
+        raise InputError(f"The {what} {path} is not a folder.", field=field)
 
 
 def _scan_root(docs_root: Path, category: str) -> Path:
     parts = PurePosixPath(category).parts
     if not parts or PurePosixPath(category).is_absolute() or ".." in parts:
-        raise InputError(f"The category {category!r} must name a folder inside the docs root.")
+        raise InputError(
+            f"The category {category!r} must name a folder inside the docs root.", field="category"
+        )
     scan_root = docs_root.joinpath(*parts)
     if not scan_root.is_dir():
-        raise InputError(f"The category folder {scan_root} does not exist.")
+        raise InputError(f"The category folder {scan_root} does not exist.", field="category")
     if not _is_inside(os.path.realpath(scan_root), os.path.realpath(docs_root)):
-        raise InputError(f"The category folder {scan_root} leads outside the docs root.")
+        raise InputError(f"The category folder {scan_root} leads outside the docs root.", field="category")
     return scan_root
 
 
@@ -142,9 +144,9 @@ def gather(
 ) -> Gathered:
     """Find, read and sort the docs; raise InputError before any batch exists when there is nothing to do."""
     docs_root = Path(docs_root)
-    _check_folder(docs_root, "docs root")
+    _check_folder(docs_root, "docs root", "docs_root")
     repo_root = default_repo_root(docs_root) if repo_root is None else Path(repo_root)
-    _check_folder(repo_root, "repo root")
+    _check_folder(repo_root, "repo root", "repo_root")
     scan_root = _scan_root(docs_root, category) if category else docs_root
 
     result = Gathered(docs_root=docs_root, repo_root=repo_root, category=category or None, as_of=as_of)
@@ -179,7 +181,11 @@ def gather(
         if result.skipped or result.excluded:
             raise InputError(
                 f"Nothing to scan in {where}: {len(result.skipped)} auto-generated docs skipped and "
-                f"{len(result.excluded)} docs excluded as audited within 7 days."
+                f"{len(result.excluded)} docs excluded as audited within 7 days.",
+                field="category" if category else "docs_root",
             )
-        raise InputError(f"Nothing to scan in {where}: it holds no {DOC_SUFFIX} files.")
+        raise InputError(
+            f"Nothing to scan in {where}: it holds no {DOC_SUFFIX} files.",
+            field="category" if category else "docs_root",
+        )
     return result

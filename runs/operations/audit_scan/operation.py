@@ -24,7 +24,7 @@ class AuditScan(Operation):
     def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:
         docs_root = Path(inputs["docs_root"]).expanduser().resolve() if inputs.get("docs_root") else None
         if docs_root is None:
-            raise InputError("audit-scan needs a docs root (--docs-root)")
+            raise InputError("audit-scan needs a docs root (--docs-root)", field="docs_root")
         repo_root = inputs.get("repo_root")
         repo_root = Path(repo_root).expanduser().resolve() if repo_root else None
         category = (inputs.get("category") or "").strip().strip("/") or None
@@ -51,6 +51,7 @@ class AuditScan(Operation):
                 "notes": list(gathered.notes),
                 "characters": sum(gathered.sizes.values()),
             },
+            item_sizes=dict(gathered.sizes),
         )
 
     def system_prompt(self, run, batch) -> str:

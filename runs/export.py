@@ -1,0 +1,90 @@
+"""A run as a downloadable file: the pages' export.md/.json/.csv and ``erk export``."""
+
+import csv
+import io
+import json
+
+from .models import Run, RunStatus
+from .operations.audit_scan.signals import SIGNAL_KEYS
+from .summary import run_json
+
+EXPORT_FORMATS = {
+    "md": "text/markdown; charset=utf-8",
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+}
+
+CSV_SIGNAL_KEYS = tuple(key for key in SIGNAL_KEYS if key != "path")
+CSV_COLUMNS = ("run_id", "path", "score", "tier", *CSV_SIGNAL_KEYS)
+# A spreadsheet runs a cell that starts with one of these as a formula (or, for tab and CR, may shift it
+# into one). Paths and frontmatter values come from the files scanned, so they are untrusted.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_filename(run: Run, fmt: str) -> str:
+    return f"{run.run_id}.{fmt}"
+
+
+def export_run(run: Run, fmt: str) -> str:
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}: choose one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "json":
+        # The same object, and the same text, as ``erk show --json``.
+        return json.dumps(run_json(run), indent=2) + "\n"
+    if fmt == "md":
+        return _markdown(run)
+    return _csv(run)
+
+
+# --- md ----------------------------------------------------------------------------------------------
+def _markdown(run: Run) -> str:
+    if run.status == RunStatus.SUCCEEDED:
+        return run.report  # byte for byte what report.md holds: nothing is added to it
+    lines = [
+        f"# {run.run_id}",
+        "",
+        f"- status: {run.status}",
+        f"- operation: {run.operation}",
+        f"- model: {run.model} ({run.model_id})",
+    ]
+    if run.error:
+        lines.append(f"- error: {_one_line(run.error)}")
+    lines.append("")
+    lines.append("| index | status | items | reason |")
+    lines.append("| ---: | --- | ---: | --- |")
+    for batch in run.batches.order_by("index"):
+        reason = _table_cell(batch.failure_reason)
+        lines.append(f"| {batch.index} | {batch.status} | {len(batch.items)} | {reason} |")
+    return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _table_cell(text: str) -> str:
+    # A pipe would end the cell and a newline the row; a failure reason can quote an agent's output.
+    return _one_line(text).replace("\\", "\\\\").replace("|", "\\|")
+
+
+# --- csv ---------------------------------------------------------------------------------------------
+def _csv(run: Run) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in run.items.order_by("position"):
+        signals = item.signals or {}
+        row = [run.run_id, item.key, item.score, item.tier, *(signals.get(k) for k in CSV_SIGNAL_KEYS)]
+        writer.writerow([_csv_cell(value) for value in row])
+    return out.getvalue()
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    # Numbers are left alone: the signals and scores are counts, and a count is never negative.
+    return str(value)

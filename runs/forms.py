@@ -1,0 +1,78 @@
+"""The new-run form. Validation is the engine's own (``prepare_run``): the form only maps its errors
+onto the fields they are about, so the page and the command line refuse exactly the same inputs."""
+
+import os
+
+from django import forms
+from django.conf import settings
+
+from . import engine
+from .errors import InputError
+from .executors import LOCAL
+from .operations import get_operation, operation_names
+
+DEFAULT_DOCS_ROOT = settings.BASE_DIR / "examples" / "docs" / "learned"
+
+
+def model_choices() -> list[tuple[str, str]]:
+    choices = [(LOCAL, "local: exact, from Python, no LLM")]
+    choices += [(alias, f"{alias}: {entry['id']}") for alias, entry in settings.ERKWEB_MODELS.items()]
+    return choices
+
+
+def default_model() -> str:
+    return "haiku" if os.environ.get("ANTHROPIC_API_KEY", "").strip() else LOCAL
+
+
+class NewRunForm(forms.Form):
+    operation = forms.ChoiceField()
+    docs_root = forms.CharField(label="Docs folder", max_length=500)
+    repo_root = forms.CharField(
+        label="Repo root", max_length=500, required=False, help_text="default: the docs folder's grandparent"
+    )
+    category = forms.CharField(max_length=200, required=False, help_text="scan only this sub-folder")
+    agents = forms.IntegerField(min_value=1, max_value=64, initial=5)
+    model = forms.ChoiceField()
+    compare_model = forms.ChoiceField(
+        required=False, label="Compare with", help_text="also run this model on the same items, side by side"
+    )
+    as_of = forms.DateField(required=False, label="As of", help_text="default: today (UTC)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["operation"].choices = [(name, get_operation(name).title) for name in operation_names()]
+        self.fields["model"].choices = model_choices()
+        self.fields["compare_model"].choices = [("", "no comparison"), *model_choices()]
+        self.prepared: list[engine.Prepared] = []
+
+    @classmethod
+    def with_defaults(cls, data=None):
+        initial = {
+            "operation": "audit-scan",
+            "docs_root": str(DEFAULT_DOCS_ROOT),
+            "agents": 5,
+            "model": default_model(),
+        }
+        return cls(data, initial=initial)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        inputs = {key: data.get(key) or None for key in ("docs_root", "repo_root", "category")}
+        try:
+            prepared = engine.prepare_run(
+                data["operation"], inputs, model=data["model"], agents=data["agents"], as_of=data.get("as_of")
+            )
+            self.prepared = [prepared]
+            if data.get("compare_model"):
+                if data["compare_model"] == data["model"]:
+                    raise InputError("pick a different model to compare with", field="compare_model")
+                try:
+                    self.prepared.append(engine.same_items_with(prepared, data["compare_model"]))
+                except InputError as exc:
+                    raise InputError(str(exc), field="compare_model") from None
+        except InputError as exc:
+            self.prepared = []
+            self.add_error(exc.field if exc.field in self.fields else None, str(exc))
+        return data

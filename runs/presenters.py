@@ -1,0 +1,111 @@
+"""What the pages show, computed from the models: progress, history rows, transcript turns.
+
+Kept out of the views (which only load, call and render) and out of the templates (which only lay out).
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet
+
+from .models import BatchStatus, Run
+from .operations.audit_scan.scoring import TIERS
+
+FOLD_LINES = 12
+FOLD_CHARS = 1200
+
+
+@dataclass(frozen=True)
+class Progress:
+    batches_total: int
+    batches_verified: int
+    batches_failed: int
+    items_total: int
+    items_done: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.batches_verified / self.batches_total) if self.batches_total else 0
+
+
+def progress(run: Run, batches) -> Progress:
+    verified = [b for b in batches if b.status == BatchStatus.VERIFIED]
+    return Progress(
+        batches_total=len(batches),
+        batches_verified=len(verified),
+        batches_failed=sum(b.status == BatchStatus.FAILED for b in batches),
+        items_total=sum(len(b.items) for b in batches),
+        items_done=sum(len(b.items) for b in verified),
+    )
+
+
+def history_queryset(params) -> QuerySet:
+    """Runs newest first, filtered by operation, model and status, searched by run id or docs folder."""
+    runs = Run.objects.all()
+    for key in ("operation", "model", "status"):
+        value = (params.get(key) or "").strip()
+        if value:
+            runs = runs.filter(**{key: value})
+    query = (params.get("q") or "").strip()
+    if query:
+        runs = runs.filter(Q(run_id__icontains=query) | Q(inputs__docs_root__icontains=query))
+    tiers = {f"tier_{t.lower()}": Count("items", filter=Q(items__tier=t)) for t in TIERS}
+    # Meta.ordering does not apply to a GROUP BY query: order explicitly, or pages could overlap.
+    return runs.annotate(**tiers).order_by("-created_at", "-id")
+
+
+@dataclass
+class Turn:
+    """One entry of a transcript, made readable: blocks with long text folded."""
+
+    role: str
+    blocks: list[dict] = field(default_factory=list)
+    usage: dict | None = None
+    stop_reason: str | None = None
+    seconds: float | None = None
+
+
+def _text_block(kind: str, text: str, name: str = "", is_error: bool = False) -> dict:
+    lines = len(text.splitlines())
+    folded = lines > FOLD_LINES or len(text) > FOLD_CHARS
+    return {
+        "kind": kind,
+        "name": name,
+        "text": text,
+        "folded": folded,
+        "summary": f"{lines} lines, {len(text):,} characters",
+        "is_error": is_error,
+    }
+
+
+def transcript_turns(transcript: list[dict]) -> list[Turn]:
+    turns = []
+    for entry in transcript:
+        role = entry.get("role", "?")
+        turn = Turn(role=role, usage=entry.get("usage"), stop_reason=entry.get("stop_reason"))
+        turn.seconds = entry.get("seconds")
+        if role in ("system", "error"):
+            turn.blocks.append(_text_block(role, entry.get("text", "")))
+        for block in entry.get("content") or []:
+            kind = block.get("type")
+            if kind == "text":
+                turn.blocks.append(_text_block("text", block.get("text", "")))
+            elif kind == "thinking":
+                turn.blocks.append(_text_block("thinking", block.get("thinking", "")))
+            elif kind == "tool_use":
+                turn.blocks.append(
+                    _text_block(
+                        "tool_use", json.dumps(block.get("input"), indent=2), name=block.get("name", "")
+                    )
+                )
+            elif kind == "tool_result":
+                content = block.get("content")
+                if isinstance(content, list):
+                    content = "\n".join(c.get("text", "") for c in content if isinstance(c, dict))
+                turn.blocks.append(
+                    _text_block("tool_result", str(content or ""), is_error=bool(block.get("is_error")))
+                )
+            else:
+                turn.blocks.append(_text_block(str(kind), json.dumps(block, indent=2)))
+        turns.append(turn)
+    return turns
