@@ -13,6 +13,7 @@ test: setup
 	$(VENV_PY) -m ruff check .
 	$(VENV_PY) -m ruff format --check .
 	$(VENV_PY) manage.py makemigrations --check --dry-run
+	@scripts/ensure-chromium
 	$(VENV_PY) -m pytest
 
 lint: setup

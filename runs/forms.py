@@ -26,7 +26,9 @@ def default_model() -> str:
 
 class NewRunForm(forms.Form):
     operation = forms.ChoiceField()
-    docs_root = forms.CharField(label="Docs folder", max_length=500)
+    docs_root = forms.CharField(
+        label="Docs folder", max_length=500, widget=forms.TextInput(attrs={"spellcheck": "false"})
+    )
     repo_root = forms.CharField(
         label="Repo root", max_length=500, required=False, help_text="default: the docs folder's grandparent"
     )
@@ -36,7 +38,12 @@ class NewRunForm(forms.Form):
     compare_model = forms.ChoiceField(
         required=False, label="Compare with", help_text="also run this model on the same items, side by side"
     )
-    as_of = forms.DateField(required=False, label="As of", help_text="default: today (UTC)")
+    as_of = forms.DateField(
+        required=False,
+        label="As of",
+        help_text="default: today (UTC)",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,0 +1,240 @@
+"""The pages in a real browser (Debian's Chromium driven by Playwright) against the whole app as
+`make run` starts it: `manage.py up` with its web server, worker cluster and simulator as subprocesses.
+
+Screenshots of every page go to test-output/screenshots/.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from .conftest import SMALL_TREE, write_docs
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-output" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+RUN_ENDS = 60_000  # ms
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"`manage.py up` exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The app as `make run` starts it, stopped by SIGINT (Ctrl-C) afterwards."""
+    work = tmp_path_factory.mktemp("browser")
+    web_port, sim_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "DJANGO_SETTINGS"))}
+    env.update(
+        ERKWEB_DATA_DIR=str(work / "data"),
+        ERKWEB_SIMULATOR_URL=f"http://127.0.0.1:{sim_port}",
+        ERKWEB_PORT=str(web_port),
+        ERKWEB_WORKERS="4",
+        ERKWEB_LOG_LEVEL="WARNING",
+    )
+    log = (work / "up.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "up"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{web_port}"
+    try:
+        wait_for_http(base + "/", proc)
+        yield {
+            "base": base,
+            "sim": env["ERKWEB_SIMULATOR_URL"],
+            "docs": write_docs(work / "repo", SMALL_TREE),
+        }
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            assert proc.wait(timeout=40) == 0, "Ctrl-C stops everything cleanly"
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
+    assert "erkweb stopped." in (work / "up.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def set_rules(app, rules):
+    request = urllib.request.Request(
+        app["sim"] + "/_simulator/rules",
+        data=json.dumps({"rules": rules}).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def shot(page, name: str):
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def fill_new_run(page, app, *, model: str, agents: str = "2", compare_model: str = ""):
+    page.goto(app["base"] + "/runs/new/")
+    page.fill("input[name=docs_root]", str(app["docs"] / "docs" / "learned"))
+    page.fill("input[name=agents]", agents)
+    page.select_option("select[name=model]", model)
+    if compare_model:
+        page.select_option("select[name=compare_model]", compare_model)
+
+
+def mark_page(page):
+    """A marker that a full reload would wipe: proves the page updated itself in place."""
+    page.evaluate("window.__noReload = true")
+
+
+def still_same_page(page) -> bool:
+    return page.evaluate("window.__noReload === true")
+
+
+def test_launch_a_run_and_watch_it_to_the_report(page, app):
+    # Every request takes 300 ms, so the run lasts long enough to be watched.
+    set_rules(app, [{"behaviour": "slow", "latency_ms": 300}])
+    fill_new_run(page, app, model="haiku")
+    expect(page.locator("#preview")).to_contain_text("5 docs scanned", timeout=10_000)
+    expect(page.locator("#preview")).to_contain_text("1 skipped")
+    expect(page.locator("#preview")).to_contain_text("2 batches of 3, 2 docs")
+    shot(page, "new-run-preview")
+    page.click("button:has-text('Start run')")
+    page.wait_for_url(re.compile(r"/runs/audit-scan-[0-9-]+-[0-9a-f]{4}/$"))
+    mark_page(page)
+    expect(page.locator("#run-status")).to_have_text(re.compile("pending|running"))
+    shot(page, "run-in-progress")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=RUN_ENDS)
+    expect(page.locator("article.report")).to_contain_text("Doc Audit Scan Results")
+    expect(page.locator("#run-progress")).to_have_attribute("value", "2")
+    assert still_same_page(page), "the report appeared without a reload"
+    expect(page.locator(".banner.simulator")).to_be_visible()
+    shot(page, "run-finished")
+    set_rules(app, [])
+
+    page.click("table.batches a >> text='1'")
+    expect(page.locator("h1")).to_contain_text("Batch 1")
+    expect(page.locator("ol.transcript")).to_contain_text("read_file")
+    shot(page, "batch")
+
+
+def test_form_errors_are_shown_next_to_the_field(page, app):
+    fill_new_run(page, app, model="local")
+    page.fill("input[name=docs_root]", "/nonexistent/docs")
+    page.click("button:has-text('Start run')")
+    expect(page.locator("#docs_root-error")).to_contain_text("does not exist")
+    shot(page, "new-run-error")
+
+
+def test_launch_haiku_and_sonnet_together_and_land_on_the_comparison(page, app):
+    fill_new_run(page, app, model="haiku", compare_model="sonnet", agents="3")
+    page.click("button:has-text('Start run')")
+    page.wait_for_url(re.compile(r"/compare/\?a=audit-scan-.*&b=audit-scan-"))
+    expect(page.locator("table.compare-head")).to_contain_text("claude-haiku-5-5")
+    expect(page.locator("table.compare-head")).to_contain_text("claude-sonnet-5-5")
+    expect(page.locator("#kappa")).to_have_text("1.000", timeout=RUN_ENDS)
+    expect(page.locator("#tier-agreement")).to_have_text("100%")
+    expect(page.locator("table.items-compare tbody tr")).to_have_count(5)
+    shot(page, "compare")
+
+
+def test_a_failed_batch_is_retried_from_the_page(page, app):
+    set_rules(app, [{"behaviour": "empty-file", "batch": 1, "times": 1}])
+    fill_new_run(page, app, model="haiku")
+    page.click("button:has-text('Start run')")
+    expect(page.locator("#run-status")).to_have_text("failed", timeout=RUN_ENDS)
+    expect(page.locator("#batch-1")).to_contain_text("empty file")
+    expect(page.locator(".error-box")).to_contain_text("1 batch failed (1): batch 1: empty file")
+    shot(page, "run-failed")
+    page.click("button:has-text('Retry failed batches')")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=RUN_ENDS)
+    expect(page.locator("#batch-1")).to_contain_text("verified")
+    shot(page, "run-retried")
+
+
+def test_filter_the_history(page, app):
+    fill_new_run(page, app, model="local")
+    page.click("button:has-text('Start run')")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=RUN_ENDS)
+    local_run = page.locator("h1.run-id").inner_text()
+
+    page.goto(app["base"] + "/")
+    mark_page(page)
+    rows = page.locator("table.runs tbody tr")
+    assert rows.count() >= 4
+    page.select_option("select[name=model]", "local")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(local_run)
+    page.select_option("select[name=model]", "")
+    page.fill("input[name=q]", local_run[-4:])
+    expect(rows).to_have_count(1)
+    page.fill("input[name=q]", "no-such-run")
+    expect(page.locator("table.runs")).to_contain_text("No run matches these filters")
+    assert still_same_page(page), "the list updated without a reload"
+    assert "q=no-such-run" in page.url, "the filters are in the address, so the view can be shared"
+    page.fill("input[name=q]", "")
+    expect(rows.first).to_contain_text(local_run)
+    shot(page, "history")
+
+
+def test_pages_at_phone_width(browser, app):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(app["base"] + "/")
+    shot(page, "history-phone")
+    page.locator("table.runs tbody a").first.click()
+    expect(page.locator("#run-status")).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "no sideways scrolling of the whole page on a phone"
+    shot(page, "run-phone")
+    context.close()
