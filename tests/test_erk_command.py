@@ -162,3 +162,38 @@ def test_cancel_a_finished_run_is_refused(docs_root, sync_tasks):
     _, out, _ = erk_cmd("run", "audit-scan", "--docs-root", str(docs_root), "--model", "local")
     code, _, err = erk_cmd("cancel", out.strip())
     assert code == 2 and "only a pending or running run" in err
+
+
+def test_export_prints_each_format(docs_root, sync_tasks):
+    _, out, _ = erk_cmd(
+        "run", "audit-scan", "--docs-root", str(docs_root), "--model", "local", "--as-of", AS_OF
+    )
+    run_id = out.strip()
+    code, md, _ = erk_cmd("export", run_id, "--format", "md")
+    assert code == 0 and md == Run.objects.get(run_id=run_id).report
+    code, as_json, _ = erk_cmd("export", run_id, "--format", "json")
+    assert code == 0 and json.loads(as_json)["run_id"] == run_id
+    code, as_csv, _ = erk_cmd("export", run_id, "--format", "csv")
+    assert code == 0 and as_csv.splitlines()[0].startswith("run_id,path,score,tier,lines,")
+    assert len(as_csv.splitlines()) == 1 + 5
+    code, _, err = erk_cmd("export", run_id, "--format", "xml")
+    assert code == 2 and "--format must be one of md, json, csv" in err
+
+
+def test_compare_two_runs(docs_root, sync_tasks, simulator):
+    runs = []
+    for model in ("local", "haiku"):
+        _, out, _ = erk_cmd(
+            "run", "audit-scan", "--docs-root", str(docs_root), "--model", model, "--as-of", AS_OF
+        )
+        runs.append(out.strip())
+    code, out, _ = erk_cmd("compare", *runs, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["a"]["run_id"] == runs[0] and data["ground_truth"] == "a"
+    assert data["agreement"]["tier_agreement"] == 1.0 and data["agreement"]["kappa"] == 1.0
+    assert all(value == 1.0 for value in data["accuracy"].values())
+    code, text, _ = erk_cmd("compare", *runs)
+    assert code == 0 and runs[0] in text and runs[1] in text
+    code, _, err = erk_cmd("compare", runs[0], "audit-scan-nope")
+    assert code == 2 and "no run 'audit-scan-nope'" in err
