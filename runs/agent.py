@@ -19,7 +19,7 @@ from decimal import Decimal
 import anthropic
 
 from .executors import call_cost
-from .tools import TOOL_SCHEMAS, Toolbox, ToolError
+from .tools import Toolbox, ToolError
 
 EPHEMERAL = {"type": "ephemeral"}
 
@@ -131,7 +131,7 @@ def run_agent(
                 model=model_id,
                 max_tokens=limits.max_output_tokens,
                 system=system_blocks,
-                tools=TOOL_SCHEMAS,
+                tools=toolbox.schemas,
                 messages=with_breakpoint(messages),
                 timeout=remaining,
             )

@@ -7,7 +7,7 @@ refuses to write through a symlink placed there.
 """
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 # The same bound as gather uses for docs: a bigger file is read from its first MiB.
@@ -68,13 +68,34 @@ TOOL_SCHEMAS = [
 ]
 
 
+SEARCH_DOCS_SCHEMA = {
+    "name": "search_docs",
+    "description": "Case-insensitive substring search over the existing docs; one match per line as "
+    "docs/<path>:<line>: <text>, or 'no matches'.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"query": {"type": "string", "description": "text to look for"}},
+        "required": ["query"],
+    },
+}
+DOCS_PREFIX = "docs/"
+MAX_SEARCH_MATCHES = 100
+
+
 @dataclass
 class Toolbox:
+    """The tools of one batch. ``read_root`` is where read_file looks; with ``docs_root`` set, paths under
+    ``docs/`` read the existing docs instead and ``search_docs`` searches them."""
+
     read_root: Path
     repo_root: Path
     output_path: Path
+    docs_root: Path | None = None
     writes: int = 0
-    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def schemas(self) -> list[dict]:
+        return [*TOOL_SCHEMAS, SEARCH_DOCS_SCHEMA] if self.docs_root else list(TOOL_SCHEMAS)
 
     def call(self, name: str, args: dict) -> str:
         """Run one tool call; raises ToolError for a refused or malformed call."""
@@ -86,15 +107,39 @@ class Toolbox:
             return self.path_exists(args.get("path"))
         if name == "write_file":
             return self.write_file(args.get("path"), args.get("content"), bool(args.get("append", False)))
+        if name == "search_docs" and self.docs_root:
+            return self.search_docs(args.get("query"))
         raise ToolError(f"unknown tool: {name}")
 
     def read_file(self, rel) -> str:
-        path = confine(self.read_root, rel)
+        if self.docs_root and isinstance(rel, str) and rel.startswith(DOCS_PREFIX):
+            path = confine(self.docs_root, rel[len(DOCS_PREFIX) :])
+        else:
+            path = confine(self.read_root, rel)
         if not path.is_file():
             raise ToolError(f"no such file: {rel}")
         with path.open("rb") as fh:
             data = fh.read(MAX_READ_BYTES)
         return data.decode("utf-8", errors="replace")
+
+    def search_docs(self, query) -> str:
+        if not isinstance(query, str) or not query.strip():
+            raise ToolError("query must be a non-empty string")
+        needle = query.strip().lower()
+        root = self.docs_root.resolve()
+        matches = []
+        for path in sorted(root.rglob("*.md")):
+            # rglob follows no symlinked folders, but a symlinked file could still point outside.
+            if not path.resolve().is_relative_to(root) or not path.is_file():
+                continue
+            text = path.read_bytes()[:MAX_READ_BYTES].decode("utf-8", errors="replace")
+            for number, line in enumerate(text.splitlines(), start=1):
+                if needle in line.lower():
+                    rel = path.relative_to(root).as_posix()
+                    matches.append(f"{DOCS_PREFIX}{rel}:{number}: {line.strip()[:200]}")
+                    if len(matches) >= MAX_SEARCH_MATCHES:
+                        return "\n".join([*matches, f"(stopped at {MAX_SEARCH_MATCHES} matches)"])
+        return "\n".join(matches) if matches else "no matches"
 
     def path_exists(self, rel) -> str:
         path = confine(self.repo_root, rel)
