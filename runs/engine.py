@@ -28,7 +28,7 @@ from .executors import Endpoint, Executor, check_endpoint, make_client, resolve_
 from .models import BATCH_OPEN, Batch, BatchStatus, ItemResult, Run, RunStatus, new_run_id
 from .operations import get_operation
 from .operations.base import Operation, Plan
-from .tools import TOOL_SCHEMAS, Toolbox
+from .tools import SEARCH_DOCS_SCHEMA, TOOL_SCHEMAS
 
 log = logging.getLogger(__name__)
 
@@ -41,39 +41,64 @@ class Prepared:
     """A validated run, not created yet: what ``launch`` turns into rows, files and tasks."""
 
     op: Operation
-    executor: Executor
-    endpoint: Endpoint | None
+    executor: Executor  # the run's model
+    stage_executors: dict[int, Executor]  # per stage, where it differs from the run's model
+    endpoint: Endpoint | None  # where Claude models are reached; None when every stage is local
     agents: int
     plan: Plan
     now: datetime
 
+    def executor_for(self, stage: int) -> Executor:
+        return self.stage_executors.get(stage, self.executor)
+
 
 def prepare_run(
-    operation: str, inputs: dict, *, model: str, agents: int, as_of: date | None = None
+    operation: str,
+    inputs: dict,
+    *,
+    model: str | None,
+    agents: int = 5,
+    as_of: date | None = None,
+    stage_models: dict[int, str] | None = None,
 ) -> Prepared:
     """Validate, gather and partition; raises InputError, with one clear sentence, and creates nothing."""
     op = get_operation(operation)
     if not isinstance(agents, int) or isinstance(agents, bool) or agents < 1:
         raise InputError(f"agents must be a whole number >= 1, not {agents!r}", field="agents")
-    executor = resolve_model(model)
-    endpoint = check_endpoint(executor)
+    executor = resolve_model(model or op.default_model)
+    stage_executors = {}
+    for stage, stage_model in (stage_models or {}).items():
+        if stage not in range(1, op.stages + 1):
+            raise InputError(f"{op.name} has stages 1 to {op.stages}, not {stage}", field="tier_models")
+        stage_executors[stage] = resolve_model(stage_model)
+    endpoint = None
+    for candidate in (executor, *stage_executors.values()):
+        endpoint = endpoint or check_endpoint(candidate)
     now = timezone.now()
     plan = op.prepare(inputs, agents=agents, as_of=as_of or now.date())
-    return Prepared(op=op, executor=executor, endpoint=endpoint, agents=agents, plan=plan, now=now)
+    return Prepared(
+        op=op,
+        executor=executor,
+        stage_executors=stage_executors,
+        endpoint=endpoint,
+        agents=agents if op.uses_agents else len(plan.batches),
+        plan=plan,
+        now=now,
+    )
 
 
 def same_items_with(prepared: Prepared, model: str) -> Prepared:
     """The same gathered items and partition, run by another model (for a side-by-side comparison)."""
     executor = resolve_model(model)
-    return replace(prepared, executor=executor, endpoint=check_endpoint(executor))
+    return replace(prepared, executor=executor, endpoint=prepared.endpoint or check_endpoint(executor))
 
 
-def create_run(operation: str, inputs: dict, *, model: str, agents: int, as_of: date | None = None) -> Run:
-    return launch(prepare_run(operation, inputs, model=model, agents=agents, as_of=as_of))
+def create_run(operation: str, inputs: dict, *, model: str | None, agents: int = 5, **options) -> Run:
+    return launch(prepare_run(operation, inputs, model=model, agents=agents, **options))
 
 
 def launch(prepared: Prepared) -> Run:
-    """Create the run and its batches, write its manifest, and enqueue its first stage on commit."""
+    """Create the run and its batches, write its inputs and manifest, enqueue its first stage on commit."""
     op, executor, endpoint, plan, now = (
         prepared.op,
         prepared.executor,
@@ -81,16 +106,24 @@ def launch(prepared: Prepared) -> Run:
         prepared.plan,
         prepared.now,
     )
-    agents = prepared.agents
     run_id = new_run_id(op.name, now)
     scratch = settings.SCRATCH_DIR / run_id
+    stages = max(b.stage for b in plan.batches)
     manifest = {
         "operation": op.name,
         "inputs": plan.inputs,
         "model": executor.alias,
         "model_id": executor.model_id,
         "prices": executor.prices,
-        "agents": agents,
+        "stage_models": {
+            str(stage): {
+                "model": prepared.executor_for(stage).alias,
+                "model_id": prepared.executor_for(stage).model_id,
+                "prices": prepared.executor_for(stage).prices,
+            }
+            for stage in range(1, stages + 1)
+        },
+        "agents": prepared.agents,
         "batches": len(plan.batches),
         "prompt_hash": None,  # set below, from the prompts the batches actually get
         "items": plan.items,
@@ -110,11 +143,11 @@ def launch(prepared: Prepared) -> Run:
             operation=op.name,
             model=executor.alias,
             model_id=executor.model_id,
-            agents=agents,
+            agents=prepared.agents,
             inputs=plan.inputs,
             manifest=manifest,
             summary=plan.summary,
-            stages=max(b.stage for b in plan.batches),
+            stages=stages,
             scratch_dir=str(scratch),
             used_simulator=bool(endpoint and endpoint.simulator),
             api_base_url=manifest["api_base_url"] or "",
@@ -128,21 +161,32 @@ def launch(prepared: Prepared) -> Run:
                 label=planned.label,
                 items=planned.items,
                 output_path=str(scratch / planned.filename),
-                model_id=executor.model_id,
+                model_id=prepared.executor_for(planned.stage).model_id,
             )
             for n, planned in enumerate(plan.batches, start=1)
         )
         run.manifest["prompt_hash"] = prompt_hash(op, run)
         run.save(update_fields=["manifest"])
-        scratch.mkdir(parents=True, exist_ok=True)
-        (scratch / "manifest.json").write_text(json.dumps(run.manifest, indent=2) + "\n")
+        write_run_files(scratch, plan.files, run.manifest)
         transaction.on_commit(lambda: start_stage(run.pk, 1))
     return run
 
 
+def write_run_files(scratch: Path, files: dict[str, str], manifest: dict) -> None:
+    """The manifest and the inputs the operation prepared for its agents, inside the scratch folder."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        path = (scratch / rel).resolve()
+        if not path.is_relative_to(scratch.resolve()):
+            raise ValueError(f"prepared file {rel!r} would leave the run's folder")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
 def prompt_hash(op, run: Run) -> str:
     """Hash of what every agent of the run is told: the shared prompt(s) and the tool definitions."""
-    digest = hashlib.sha256(json.dumps(TOOL_SCHEMAS, sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps([*TOOL_SCHEMAS, SEARCH_DOCS_SCHEMA], sort_keys=True).encode())
     for batch in run.batches.order_by("index"):
         digest.update(op.system_prompt(run, batch).encode())
     return digest.hexdigest()
@@ -209,8 +253,7 @@ def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
         output.write_text(op.local_output(run, batch), encoding="utf-8")
         return op.expected_final(batch), []
 
-    read_root, repo_root = op.roots(run, batch)
-    toolbox = Toolbox(read_root=read_root, repo_root=repo_root, output_path=output)
+    toolbox = op.toolbox(run, batch, output)
     executor = resolve_model(batch.model_id)
 
     def on_turn(usage, cost, entries):

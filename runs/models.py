@@ -286,6 +286,12 @@ class Batch(models.Model):
             finished_at=timezone.now(),
         )
 
+    def add_warnings(self, warnings: list[str]):
+        """Add protocol warnings found after the agent finished (verification's drift repairs)."""
+        self.refresh_from_db(fields=["protocol_warnings"])
+        self.protocol_warnings = [*self.protocol_warnings, *warnings]
+        Batch.objects.filter(pk=self.pk).update(protocol_warnings=self.protocol_warnings)
+
     def record_turn(self, *, usage: dict, cost: Decimal, transcript_entries: list[dict]):
         """Add one API call's usage and transcript entries; done per turn so a page shows progress."""
         Batch.objects.filter(pk=self.pk).update(

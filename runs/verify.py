@@ -9,31 +9,39 @@ from pathlib import Path
 
 from .models import Batch
 from .operations import get_operation
-from .operations.base import VerificationError
+from .operations.base import Repair, VerificationError
 
 MISSING_FILE = "missing file"
 EMPTY_FILE = "empty file"
 
 
-def check_batch_file(batch: Batch) -> str | None:
-    """The reason the batch's file is not acceptable, or None when it is."""
+def check_batch_file(batch: Batch) -> tuple[str | None, Repair | None]:
+    """(the reason the batch's file is not acceptable or None, the operation's repair of it if any)."""
     path = Path(batch.output_path)
     if path.is_symlink() or not path.is_file():
-        return MISSING_FILE
+        return MISSING_FILE, None
     text = path.read_text(encoding="utf-8", errors="replace")
     if not text.strip():
-        return EMPTY_FILE
+        return EMPTY_FILE, None
     try:
-        get_operation(batch.run.operation).verify(batch.run, batch, text)
+        return None, get_operation(batch.run.operation).verify(batch.run, batch, text)
     except VerificationError as exc:
-        return exc.reason
-    return None
+        return exc.reason, None
 
 
 def verify_batch(batch: Batch) -> bool:
-    """Set the batch verified or failed from its file; True when verified."""
-    reason = check_batch_file(batch)
-    if reason is None:
-        return batch.verify()
-    batch.fail(reason)
-    return False
+    """Set the batch verified or failed from its file; True when verified.
+
+    A repaired file is written back before the batch is verified, so every later reader (the next tier,
+    aggregation, the pages) sees the repaired text; each repair is kept as a protocol warning.
+    """
+    reason, repair = check_batch_file(batch)
+    if reason is not None:
+        batch.fail(reason)
+        return False
+    if repair is not None:
+        if repair.text is not None:
+            Path(batch.output_path).write_text(repair.text, encoding="utf-8")
+        if repair.warnings:
+            batch.add_warnings(list(repair.warnings))
+    return batch.verify()

@@ -154,7 +154,7 @@ def batch_detail(request, run_id, index):
         "run": batch.run,
         "batch": batch,
         "output": output,
-        "check": check_batch_file(batch) if output is not None else "missing file",
+        "check": check_batch_file(batch)[0] if output is not None else "missing file",
         "turns": transcript_turns(batch.transcript),
     }
     return render(request, "runs/batch_detail.html", context)

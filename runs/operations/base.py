@@ -11,6 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from runs.tools import Toolbox
+
 if TYPE_CHECKING:
     from runs.models import Batch, Run
 
@@ -40,6 +42,15 @@ class Plan:
     batches: list[PlannedBatch]
     summary: dict = field(default_factory=dict)  # counts and notes shown with the run
     item_sizes: dict[str, int] = field(default_factory=dict)  # characters per item, for estimates
+    files: dict[str, str] = field(
+        default_factory=dict
+    )  # inputs prepared for the agents: {relative path: text}
+
+
+@dataclass(frozen=True)
+class Repair:
+    text: str | None  # the repaired file, or None when nothing was changed
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,9 @@ class Operation:
     name: ClassVar[str]
     title: ClassVar[str]
     stages: ClassVar[int] = 1
+    default_model: ClassVar[str] = "haiku"
+    uses_agents: ClassVar[bool] = True  # False: the operation decides its own number of batches
+    stage_names: ClassVar[dict[int, str]] = {}
 
     def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:
         raise NotImplementedError
@@ -72,16 +86,23 @@ class Operation:
     def batch_message(self, run: "Run", batch: "Batch") -> str:
         raise NotImplementedError
 
-    def roots(self, run: "Run", batch: "Batch") -> tuple[Path, Path]:
-        """(read root, repo root) that the agent's read_file and path_exists are confined to."""
+    def toolbox(self, run: "Run", batch: "Batch", output: Path) -> Toolbox:
+        """The agent's tools, confined to the roots this batch may read and check."""
         raise NotImplementedError
+
+    def expected_final(self, batch: "Batch") -> str:
+        return f"Output written to {batch.output_path}"
 
     def local_output(self, run: "Run", batch: "Batch") -> str:
         """The batch file's text as the deterministic ``local`` executor writes it."""
         raise NotImplementedError
 
-    def verify(self, run: "Run", batch: "Batch", text: str) -> None:
-        """Raise VerificationError unless ``text`` (non-empty) covers exactly the batch's items."""
+    def verify(self, run: "Run", batch: "Batch", text: str) -> "Repair | None":
+        """Raise VerificationError unless ``text`` (non-empty) holds what the batch must write.
+
+        An operation that repairs common drift before checking returns the repaired text (written back,
+        so every later reader sees it) and a warning per repair.
+        """
         raise NotImplementedError
 
     def aggregate(self, run: "Run", texts: dict[int, str]) -> Aggregate:

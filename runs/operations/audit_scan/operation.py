@@ -6,6 +6,7 @@ from pathlib import Path
 
 from runs.errors import InputError
 from runs.partition import round_robin
+from runs.tools import Toolbox
 
 from ..base import Aggregate, ItemRow, Operation, Plan, PlannedBatch, VerificationError
 from . import prompts
@@ -69,18 +70,22 @@ class AuditScan(Operation):
     def expected_final(self, batch) -> str:
         return prompts.final_message(batch.output_path)
 
-    def roots(self, run, batch) -> tuple[Path, Path]:
-        return Path(run.inputs["docs_root"]), Path(run.inputs["repo_root"])
+    def toolbox(self, run, batch, output: Path) -> Toolbox:
+        return Toolbox(
+            read_root=Path(run.inputs["docs_root"]),
+            repo_root=Path(run.inputs["repo_root"]),
+            output_path=output,
+        )
 
     def local_output(self, run, batch) -> str:
-        docs_root, repo_root = self.roots(run, batch)
-        return local_batch_text(batch.items, docs_root, repo_root)
+        return local_batch_text(batch.items, Path(run.inputs["docs_root"]), Path(run.inputs["repo_root"]))
 
     def verify(self, run, batch, text: str) -> None:
         try:
             parse_batch(text, batch.items)
         except BatchFileError as exc:
             raise VerificationError(exc.reason) from None
+        return None
 
     def aggregate(self, run, texts: dict[int, str]) -> Aggregate:
         as_of = date.fromisoformat(run.inputs["as_of"])
