@@ -74,6 +74,7 @@ class Operation:
     stages: ClassVar[int] = 1
     default_model: ClassVar[str] = "haiku"
     uses_agents: ClassVar[bool] = True  # False: the operation decides its own number of batches
+    input_fields: ClassVar[tuple[str, ...]] = ()  # the inputs it takes, named as the form fields
     stage_names: ClassVar[dict[int, str]] = {}
 
     def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:

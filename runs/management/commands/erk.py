@@ -17,7 +17,7 @@ from runs.compare import CompareError, compare_runs, comparison_json, comparison
 from runs.errors import InputError
 from runs.export import EXPORT_FORMATS, export_run
 from runs.models import Run
-from runs.operations import operation_names
+from runs.operations import get_operation, operation_names
 from runs.summary import run_json, run_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -39,10 +39,29 @@ class Command(BaseCommand):
         run = sub.add_parser("run", help="start a run")
         run.add_argument("operation", help=f"one of: {', '.join(operation_names())}")
         run.add_argument("--docs-root", help="folder that holds the docs")
-        run.add_argument("--repo-root", help="folder that path references are checked against")
-        run.add_argument("--category", help="scan only <docs root>/<category>/")
-        run.add_argument("--agents", default="5", help="number of batches, one agent each (default 5)")
-        run.add_argument("--model", default="haiku", help="local, haiku, sonnet, opus or a claude-... id")
+        run.add_argument(
+            "--repo-root", help="audit-scan: where path references are checked; learn: the git repository"
+        )
+        run.add_argument("--category", help="audit-scan: scan only <docs root>/<category>/")
+        run.add_argument("--title", help="learn: what the work was")
+        run.add_argument(
+            "--range", help="learn: BASE..HEAD for the diff and commit messages (default HEAD~1..HEAD)"
+        )
+        run.add_argument(
+            "--sessions", nargs="+", metavar="PATH", help="learn: session logs (.jsonl files or folders)"
+        )
+        run.add_argument("--comments", help="learn: a JSON file of review comments")
+        run.add_argument("--agents", help="audit-scan: number of batches, one agent each (default 5)")
+        run.add_argument(
+            "--model", help="local, haiku, sonnet, opus or a claude-... id (default: haiku; learn: sonnet)"
+        )
+        run.add_argument(
+            "--tier-model",
+            action="append",
+            default=[],
+            metavar="TIER=M",
+            help="learn: a model for one tier (1-4)",
+        )
         run.add_argument(
             "--as-of", help="the date age rules are measured from, YYYY-MM-DD (default: today, UTC)"
         )
@@ -82,10 +101,26 @@ class Command(BaseCommand):
 
     # --- actions ---------------------------------------------------------------------------------------
     def do_run(self, o) -> int:
-        agents = _whole_number(o["agents"], "--agents")
+        op = get_operation(o["operation"])
+        given = {name: o[name] for name in INPUT_FLAGS if o.get(name)}
+        unknown = [name for name in given if name not in op.input_fields]
+        if unknown:
+            flags = ", ".join(f"--{name.replace('_', '-')}" for name in unknown)
+            raise UsageError(f"{op.name} does not take {flags}")
+        if o["agents"] is not None and not op.uses_agents:
+            raise UsageError(f"{op.name} decides its own agents: leave out --agents")
+        if o["tier_model"] and op.stages == 1:
+            raise UsageError(f"{op.name} has one stage: use --model, not --tier-model")
+        agents = _whole_number(o["agents"], "--agents") if o["agents"] is not None else 5
         as_of = _date(o["as_of"]) if o["as_of"] else None
-        inputs = {"docs_root": o["docs_root"], "repo_root": o["repo_root"], "category": o["category"]}
-        prepared = engine.prepare_run(o["operation"], inputs, model=o["model"], agents=agents, as_of=as_of)
+        prepared = engine.prepare_run(
+            op.name,
+            given,
+            model=o["model"],
+            agents=agents,
+            as_of=as_of,
+            stage_models=_tier_models(o["tier_model"]),
+        )
         if o["wait"] and not wait_for_cluster(timeout=10):
             raise UsageError(
                 f"no worker cluster is running, so the run would never start: {START_CLUSTER_HINT}"
@@ -178,6 +213,19 @@ def _get_run(run_id: str) -> Run:
     if run is None:
         raise UsageError(f"no run {run_id!r}")
     return run
+
+
+INPUT_FLAGS = ("docs_root", "repo_root", "category", "title", "range", "sessions", "comments")
+
+
+def _tier_models(specs: list[str]) -> dict[int, str]:
+    models = {}
+    for spec in specs:
+        tier, sep, model = spec.partition("=")
+        if not sep or not tier.strip().isdigit() or not model.strip():
+            raise UsageError(f"--tier-model must look like TIER=MODEL (e.g. 3=opus), not {spec!r}")
+        models[int(tier)] = model.strip()
+    return models
 
 
 def _whole_number(raw: str, flag: str) -> int:

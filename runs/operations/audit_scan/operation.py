@@ -21,6 +21,7 @@ class AuditScan(Operation):
     name = "audit-scan"
     title = "Doc audit scan"
     stages = 1
+    input_fields = ("docs_root", "repo_root", "category")
 
     def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:
         docs_root = Path(inputs["docs_root"]).expanduser().resolve() if inputs.get("docs_root") else None

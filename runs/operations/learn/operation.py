@@ -1,0 +1,317 @@
+"""learn as an engine plug-in: four tiers of agents, each reading the verified files of the tier before
+(specs/learn.md)."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+from runs.errors import InputError
+from runs.tools import Toolbox
+
+from ..base import Aggregate, ItemRow, Operation, Plan, PlannedBatch, Repair
+from . import agents as A
+from . import prompts
+from .files import check_file, normalize_action, parse_candidates, parse_plan_items
+from .git import DEFAULT_RANGE, check_range, check_repo, diff_and_log
+from .hints import search_hints
+from .local import analyse
+from .sessions import discover_sessions, preprocess
+
+
+class Learn(Operation):
+    name = "learn"
+    title = "Learn: sessions and diff to a documentation plan"
+    stages = 4
+    default_model = "sonnet"
+    uses_agents = False
+    stage_names = A.TIER_NAMES
+    input_fields = ("title", "repo_root", "range", "sessions", "docs_root", "comments")
+
+    # --- before the run ------------------------------------------------------------------------------
+    def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:
+        title = " ".join((inputs.get("title") or "").split())
+        if not title:
+            raise InputError("learn needs a title: what the work was (--title)", field="title")
+        if not inputs.get("repo_root"):
+            raise InputError("learn needs a git repository (--repo-root)", field="repo_root")
+        repo_root = check_repo(Path(inputs["repo_root"]).expanduser())
+        rev_range = (inputs.get("range") or "").strip() or DEFAULT_RANGE
+        base, head = check_range(repo_root, rev_range)
+        docs_root = _docs_root(inputs.get("docs_root"), repo_root)
+        comments = _comments(inputs.get("comments"))
+        session_paths = [Path(p).expanduser() for p in (inputs.get("sessions") or [])]
+        sessions = discover_sessions(session_paths or None, repo_root)
+        chunks, stats = preprocess(sessions)
+        diff, log = diff_and_log(repo_root, f"{base}..{head}")
+        hints = search_hints(title)
+
+        files = {f"{A.SESSIONS_DIR}/{c.name}": c.text for c in chunks}
+        files[A.DIFF_FILE] = diff
+        files[A.LOG_FILE] = log
+        if comments is not None:
+            files[A.COMMENTS_FILE] = json.dumps(comments, indent=2) + "\n"
+
+        specs = _agents(
+            chunk_names=[c.name for c in chunks],
+            with_docs=docs_root is not None,
+            with_comments=comments is not None,
+        )
+        notes = [] if docs_root else ["no docs root: the docs checker is left out"]
+        return Plan(
+            inputs={
+                "title": title,
+                "repo_root": str(repo_root),
+                "range": rev_range,
+                "base": base,
+                "head": head,
+                "sessions": [str(p) for p in sessions],
+                "docs_root": str(docs_root) if docs_root else None,
+                "comments": str(Path(inputs["comments"]).expanduser().resolve())
+                if comments is not None
+                else None,
+                "hints": hints,
+                "as_of": as_of.isoformat(),
+            },
+            items=[spec.output for spec in specs],
+            batches=[
+                PlannedBatch(stage=spec.tier, items=list(spec.reads), filename=spec.output, label=spec.kind)
+                for spec in specs
+            ],
+            summary={
+                "sessions": [_stats_json(s) for s in stats],
+                "chunks": len(chunks),
+                "diff_lines": diff.count("\n"),
+                "commits": log.count("\ncommit ") + (1 if log.startswith("commit ") else 0),
+                "hints": hints,
+                "notes": notes,
+                "characters": sum(len(text) for text in files.values()),
+            },
+            item_sizes={rel: len(text) for rel, text in files.items()},
+            files=files,
+        )
+
+    # --- the agents ----------------------------------------------------------------------------------
+    def system_prompt(self, run, batch) -> str:
+        return prompts.SYSTEM_PROMPT
+
+    def batch_message(self, run, batch) -> str:
+        return prompts.batch_message(
+            run_id=run.run_id,
+            index=batch.index,
+            count=run.batches.count(),
+            kind=batch.label,
+            title=run.inputs["title"],
+            output_path=batch.output_path,
+            hints=run.inputs.get("hints") or [],
+            inputs=batch.items,
+        )
+
+    def toolbox(self, run, batch, output: Path) -> Toolbox:
+        docs_root = run.inputs.get("docs_root")
+        return Toolbox(
+            read_root=Path(run.scratch_dir),
+            repo_root=Path(run.inputs["repo_root"]),
+            output_path=output,
+            docs_root=Path(docs_root) if docs_root else None,
+        )
+
+    def local_output(self, run, batch) -> str:
+        scratch = Path(run.scratch_dir)
+        toolbox = self.toolbox(run, batch, Path(batch.output_path))
+        return analyse(
+            batch.label,
+            title=run.inputs["title"],
+            hints=run.inputs.get("hints") or [],
+            inputs={
+                rel: (scratch / rel).read_text(encoding="utf-8", errors="replace") for rel in batch.items
+            },
+            search=toolbox.search_docs if toolbox.docs_root else (lambda query: "no matches"),
+        )
+
+    def verify(self, run, batch, text: str) -> Repair | None:
+        checked = check_file(batch.label, text, title=run.inputs["title"])
+        return Repair(text=checked.text, warnings=tuple(checked.warnings))
+
+    # --- after the run -------------------------------------------------------------------------------
+    def aggregate(self, run, texts: dict[int, str]) -> Aggregate:
+        batches = {b.index: b for b in run.batches.all()}
+        by_kind = {batches[i].label: (i, text) for i, text in texts.items() if batches[i].label != A.SESSION}
+        plan_index, plan_text = by_kind[A.PLAN]
+        tripwire_index, tripwire_text = by_kind[A.TRIPWIRES]
+        candidates = parse_candidates(tripwire_text)
+        docs_root = run.inputs.get("docs_root")
+
+        def exists(target: str) -> bool:
+            return bool(docs_root) and (Path(docs_root) / target).exists()
+
+        rows: list[ItemRow] = []
+        seen: set[str] = set()
+        for c in candidates:
+            key = f"tripwire: {normalize_action(c.action)}"
+            if key in seen:
+                continue
+            seen.add(key)
+            signals = {
+                "action": c.action,
+                "warning": c.warning,
+                "target_doc_path": c.target_doc_path,
+                "target_exists": exists(c.target_doc_path),
+            }
+            rows.append(
+                ItemRow(key=key, batch_index=tripwire_index, score=None, tier="TRIPWIRE", signals=signals)
+            )
+        for n, item in enumerate(parse_plan_items(plan_text), start=1):
+            key = f"doc {n}: {item.text}"[:480]
+            rows.append(
+                ItemRow(
+                    key=key,
+                    batch_index=plan_index,
+                    score=None,
+                    tier=item.priority or "",
+                    signals={"text": item.text, "priority": item.priority},
+                )
+            )
+        report = _report(run, plan_text, rows, batches)
+        return Aggregate(report=report, items=rows)
+
+    def summary_json(self, run) -> dict:
+        batches = list(run.batches.order_by("index"))
+        stage_models = run.manifest.get("stage_models", {})
+        tiers = [
+            {
+                "tier": tier,
+                "name": A.TIER_NAMES[tier],
+                "model": stage_models.get(str(tier), {}).get("model_id", run.model_id),
+                "batches": [b.index for b in batches if b.stage == tier],
+                "status": _tier_status([b.status for b in batches if b.stage == tier]),
+            }
+            for tier in A.TIERS
+        ]
+        items = list(run.items.order_by("position"))
+        return {
+            "title": run.inputs.get("title"),
+            "range": run.inputs.get("range"),
+            "tiers": tiers,
+            "tripwire_candidates": [i.signals for i in items if i.tier == "TRIPWIRE"],
+            "plan_items": [i.signals for i in items if i.tier != "TRIPWIRE"],
+            "preprocessing": run.summary.get("sessions", []),
+        }
+
+
+def _tier_status(statuses: list[str]) -> str:
+    if not statuses:
+        return "none"
+    if all(s == "verified" for s in statuses):
+        return "verified"
+    for status in ("failed", "running", "written", "pending", "cancelled"):
+        if status in statuses:
+            return status
+    return "waiting"
+
+
+def _agents(*, chunk_names: list[str], with_docs: bool, with_comments: bool) -> list[A.AgentSpec]:
+    tier1 = [
+        A.AgentSpec(A.SESSION, (f"{A.SESSIONS_DIR}/{name}",), A.session_output(name)) for name in chunk_names
+    ]
+    tier1.append(A.AgentSpec(A.DIFF, (A.DIFF_FILE, A.LOG_FILE), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.DIFF]}"))
+    if with_docs:
+        tier1.append(A.AgentSpec(A.DOCS, (), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.DOCS]}"))
+    if with_comments:
+        tier1.append(
+            A.AgentSpec(A.COMMENTS, (A.COMMENTS_FILE,), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.COMMENTS]}")
+        )
+    gaps = A.AgentSpec(
+        A.GAPS, tuple(spec.output for spec in tier1), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.GAPS]}"
+    )
+    analyses = tuple(spec.output for spec in tier1 if spec.kind in (A.SESSION, A.DIFF))
+    plan = A.AgentSpec(A.PLAN, (gaps.output, *analyses), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.PLAN]}")
+    tripwires = A.AgentSpec(
+        A.TRIPWIRES, (plan.output, gaps.output), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.TRIPWIRES]}"
+    )
+    return [*tier1, gaps, plan, tripwires]
+
+
+def _docs_root(given, repo_root: Path) -> Path | None:
+    if given:
+        path = Path(given).expanduser().resolve()
+        if not path.is_dir():
+            raise InputError(f"The docs root {path} is not a folder.", field="docs_root")
+        return path
+    default = repo_root / "docs" / "learned"
+    return default if default.is_dir() else None
+
+
+def _comments(given) -> list | None:
+    if not given:
+        return None
+    path = Path(given).expanduser()
+    if not path.is_file():
+        raise InputError(f"The comments file {path} does not exist.", field="comments")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"The comments file {path} is not JSON: {exc}", field="comments") from None
+    fields = {"path", "line", "author", "body"}
+    if not isinstance(data, list) or not all(isinstance(c, dict) and fields <= set(c) for c in data):
+        raise InputError(
+            f"The comments file {path} must be a JSON list of objects with path, line, author and body.",
+            field="comments",
+        )
+    return data
+
+
+def _stats_json(stats) -> dict:
+    return {
+        "session_id": stats.session_id,
+        "path": str(stats.path),
+        "lines_read": stats.lines_read,
+        "lines_kept": stats.lines_kept,
+        "chars_before": stats.chars_before,
+        "chars_after": stats.chars_after,
+        "chunks": stats.chunks,
+        "warmup": stats.warmup,
+    }
+
+
+def _cell(text) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
+    """The learn plan, then the tripwire candidates, the agents by tier, and the preprocessing figures."""
+    lines = [plan_text.rstrip(), "", "## Tripwire Candidates", ""]
+    candidates = [r for r in rows if r.tier == "TRIPWIRE"]
+    if candidates:
+        lines += ["| Action | Warning | Target doc | Exists |", "| --- | --- | --- | --- |"]
+        for r in candidates:
+            s = r.signals
+            exists = "yes" if s["target_exists"] else "no"
+            lines.append(
+                f"| {_cell(s['action'])} | {_cell(s['warning'])} | {_cell(s['target_doc_path'])} | {exists} |"
+            )
+    else:
+        lines.append("_None._")
+    lines += ["", "## Agents", ""]
+    for tier in A.TIERS:
+        tier_batches = [b for b in batches.values() if b.stage == tier]
+        if not tier_batches:
+            continue
+        lines.append(f"- Tier {tier} ({A.TIER_NAMES[tier]}):")
+        for b in sorted(tier_batches, key=lambda b: b.index):
+            rel = Path(b.output_path).relative_to(run.scratch_dir).as_posix()
+            lines.append(f"  - [{b.label}: {rel}](/runs/{run.run_id}/batches/{b.index}/)")
+    lines += ["", "## Preprocessing", ""]
+    sessions = run.summary.get("sessions", [])
+    if sessions:
+        lines += [
+            "| Session | Lines read | Lines kept | Characters before | Characters after | Chunks |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for s in sessions:
+            warm = " (warm-up, dropped)" if s.get("warmup") else ""
+            lines.append(
+                f"| {_cell(s['session_id'])}{warm} | {s['lines_read']} | {s['lines_kept']} | "
+                f"{s['chars_before']} | {s['chars_after']} | {s['chunks']} |"
+            )
+    lines.append("")
+    return "\n".join(lines)
