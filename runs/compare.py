@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .models import ItemResult, Run
 from .operations.audit_scan.scoring import TIERS
@@ -21,6 +22,10 @@ from .operations.audit_scan.signals import BOOL_KEYS, INT_KEYS, SIGNAL_KEYS, STR
 LOCAL_MODEL_ID = "local"
 # The item's identity, not a measurement: it is equal on both sides by construction.
 IDENTITY_SIGNALS = frozenset({"path"})
+
+
+if TYPE_CHECKING:
+    from .compare_learn import LearnComparison
 
 
 class CompareError(Exception):
@@ -341,7 +346,7 @@ def _accuracy(rows: list[ItemRow], names: list[str], truth: str) -> dict[str, fl
     }
 
 
-def compare_runs(run_id_a: str, run_id_b: str) -> Comparison:
+def compare_runs(run_id_a: str, run_id_b: str) -> "Comparison | LearnComparison":
     """Compare two runs of the same operation by run id.
 
     CompareError for an unknown id (``no run 'X'``, the first unknown one) and for runs of different
@@ -351,6 +356,10 @@ def compare_runs(run_id_a: str, run_id_b: str) -> Comparison:
     common item.
     """
     run_a, run_b = _load_runs(run_id_a, run_id_b)
+    if run_a.operation == "learn":
+        from .compare_learn import compare_learn  # learn's comparison is about plans, not signals
+
+        return compare_learn(run_a, run_b)
     items_a = _load_items(run_a)
     items_b = items_a if run_b.pk == run_a.pk else _load_items(run_b)
     side_a, side_b = Side.of(run_a, len(items_a)), Side.of(run_b, len(items_b))
@@ -405,6 +414,10 @@ def _json_value(value):
 
 
 def comparison_json(c: Comparison) -> dict:
+    if c.operation == "learn":
+        from .compare_learn import learn_comparison_json
+
+        return learn_comparison_json(c)
     """The comparison as one JSON-safe object (``erk compare --json``); items in disagreement order."""
     return {
         "a": _side_json(c.a),
@@ -468,6 +481,10 @@ def _side_line(name: str, side: Side, truth: str | None) -> str:
 
 
 def comparison_text(c: Comparison) -> str:
+    if c.operation == "learn":
+        from .compare_learn import learn_comparison_text
+
+        return learn_comparison_text(c)
     """A few lines for a terminal (``erk compare A B``): the header, agreement, then the disagreements."""
     lines = [
         _side_line("a", c.a, c.ground_truth),

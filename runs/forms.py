@@ -11,6 +11,8 @@ from .errors import InputError
 from .executors import LOCAL
 from .operations import get_operation, operation_names
 
+TIERS = (1, 2, 3, 4)
+
 DEFAULT_DOCS_ROOT = settings.BASE_DIR / "examples" / "docs" / "learned"
 
 
@@ -27,13 +29,35 @@ def default_model() -> str:
 class NewRunForm(forms.Form):
     operation = forms.ChoiceField()
     docs_root = forms.CharField(
-        label="Docs folder", max_length=500, widget=forms.TextInput(attrs={"spellcheck": "false"})
+        label="Docs folder",
+        max_length=500,
+        required=False,
+        widget=forms.TextInput(attrs={"spellcheck": "false"}),
+        help_text="learn: default <repo>/docs/learned",
     )
     repo_root = forms.CharField(
         label="Repo root", max_length=500, required=False, help_text="default: the docs folder's grandparent"
     )
     category = forms.CharField(max_length=200, required=False, help_text="scan only this sub-folder")
-    agents = forms.IntegerField(min_value=1, max_value=64, initial=5)
+    agents = forms.IntegerField(
+        min_value=1, max_value=64, initial=5, required=False, help_text="audit-scan only"
+    )
+    title = forms.CharField(max_length=300, required=False, help_text="learn: what the work was")
+    range = forms.CharField(
+        label="Revision range",
+        max_length=200,
+        required=False,
+        help_text="learn: BASE..HEAD (default HEAD~1..HEAD)",
+    )
+    sessions = forms.CharField(
+        label="Session logs",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text="learn: .jsonl files or folders, one per line (default: Claude Code's folder for the repo)",
+    )
+    comments = forms.CharField(
+        label="Review comments", max_length=500, required=False, help_text="learn: a JSON file"
+    )
     model = forms.ChoiceField()
     compare_model = forms.ChoiceField(
         required=False, label="Compare with", help_text="also run this model on the same items, side by side"
@@ -50,7 +74,17 @@ class NewRunForm(forms.Form):
         self.fields["operation"].choices = [(name, get_operation(name).title) for name in operation_names()]
         self.fields["model"].choices = model_choices()
         self.fields["compare_model"].choices = [("", "no comparison"), *model_choices()]
+        # learn's tiers can each have their own model (erk uses sonnet to analyse, a larger model to plan).
+        for tier in TIERS:
+            self.fields[f"tier_model_{tier}"] = forms.ChoiceField(
+                required=False,
+                label=f"Tier {tier} model",
+                choices=[("", "the run's model"), *model_choices()],
+            )
         self.prepared: list[engine.Prepared] = []
+
+    def tier_fields(self):
+        return [self[f"tier_model_{tier}"] for tier in TIERS]
 
     @classmethod
     def with_defaults(cls, data=None):
@@ -66,10 +100,23 @@ class NewRunForm(forms.Form):
         data = super().clean()
         if self.errors:
             return data
-        inputs = {key: data.get(key) or None for key in ("docs_root", "repo_root", "category")}
+        op = get_operation(data["operation"])
+        inputs = {key: data.get(key) or None for key in op.input_fields}
+        if "sessions" in inputs:
+            inputs["sessions"] = [
+                line.strip() for line in (data.get("sessions") or "").splitlines() if line.strip()
+            ]
+        stage_models = {tier: data[f"tier_model_{tier}"] for tier in TIERS if data.get(f"tier_model_{tier}")}
+        if op.stages == 1:
+            stage_models = {}
         try:
             prepared = engine.prepare_run(
-                data["operation"], inputs, model=data["model"], agents=data["agents"], as_of=data.get("as_of")
+                op.name,
+                inputs,
+                model=data["model"],
+                agents=data.get("agents") or 5,
+                as_of=data.get("as_of"),
+                stage_models=stage_models,
             )
             self.prepared = [prepared]
             if data.get("compare_model"):

@@ -77,8 +77,11 @@ def _preview(form: NewRunForm) -> dict | None:
     prepared = form.prepared[0]
     plan, op = prepared.plan, prepared.op
     shared_prompt = op.system_prompt(None, None)
+    labels = [b.label for b in plan.batches if b.label]
     return {
+        "operation": op.name,
         "summary": plan.summary,
+        "agent_counts": [(label, labels.count(label)) for label in dict.fromkeys(labels)],
         "batch_sizes": [len(b.items) for b in plan.batches],
         "estimates": [(p.executor, estimate(p.plan, p.executor, shared_prompt)) for p in form.prepared],
     }
@@ -94,10 +97,19 @@ def run_detail(request, run_id):
         "progress": progress(run, batches),
         "report_html": render_markdown(run.report) if run.report else "",
         "tiers": _tier_counts(run),
+        "tiers_graph": _tiers_graph(run, batches),
         "export_formats": list(EXPORT_FORMATS),
         "other_runs": Run.objects.filter(operation=run.operation).exclude(pk=run.pk)[:20],
     }
     return render(request, _fragment(request, "runs/run_detail.html", "run-body"), context)
+
+
+def _tiers_graph(run: Run, batches) -> list[dict]:
+    names = get_operation(run.operation).stage_names
+    return [
+        {"stage": stage, "name": names.get(stage, ""), "batches": [b for b in batches if b.stage == stage]}
+        for stage in range(1, run.stages + 1)
+    ]
 
 
 def _tier_counts(run: Run) -> dict:
@@ -170,7 +182,11 @@ def compare(request):
         status = 400
     else:
         try:
-            context["comparison"] = compare_runs(a, b)
+            comparison = compare_runs(a, b)
+            context["comparison"] = comparison
+            if comparison.operation == "learn":
+                context["plan_a_html"] = render_markdown(comparison.plan_a)
+                context["plan_b_html"] = render_markdown(comparison.plan_b)
         except CompareError as exc:
             context["error"] = str(exc)
             status = 404 if "no run" in str(exc) else 400

@@ -46,8 +46,19 @@ import re
 from dataclasses import dataclass
 
 from ..base import VerificationError
-from .agents import CLASSIFICATIONS, COMMENTS, DIFF, DOCS, GAP_COLUMNS, GAPS, HEADINGS, PLAN, PRIORITIES
-from .agents import SESSION, TRIPWIRES
+from .agents import (
+    CLASSIFICATIONS,
+    COMMENTS,
+    DIFF,
+    DOCS,
+    GAP_COLUMNS,
+    GAPS,
+    HEADINGS,
+    PLAN,
+    PRIORITIES,
+    SESSION,
+    TRIPWIRES,
+)
 
 EMPTY_FILE = "empty file"
 MARKDOWN_KINDS = (SESSION, DIFF, DOCS, COMMENTS, GAPS, PLAN)
@@ -288,7 +299,7 @@ def _unfence(text: str) -> str | None:
     lines = _lines(text.strip())
     if len(lines) < 2:
         return None
-    opening = _FENCE_OPEN.fullmatch(lines[0].strip()) or re.fullmatch(r"(`{3,}|~{3,})[^`]*", lines[0])
+    opening = re.fullmatch(r"(`{3,}|~{3,})[ \t]*(?:json)?[ \t]*", lines[0].strip(), re.IGNORECASE)
     closing = _FENCE_CLOSE.match(lines[-1])
     if not opening or not closing or opening[1][0] != closing[1][0] or len(closing[1]) < len(opening[1]):
         return None
@@ -476,7 +487,7 @@ def parse_plan_items(text: str) -> list[PlanItem]:
 def _heading_items(lines: list[str], headings: list, item_level: int) -> list[PlanItem]:
     by_line = {i: (level, name) for i, level, name in headings}
     items: list[PlanItem] = []
-    group: tuple[int, str] | None = None
+    group: str | None = None
     draft: _Draft | None = None
     for i, line in enumerate(lines):
         level, name = by_line.get(i, (None, ""))
@@ -486,11 +497,9 @@ def _heading_items(lines: list[str], headings: list, item_level: int) -> list[Pl
                 draft = None
             priority = _group_priority(name)
             if priority:
-                group = (level, priority)
+                group = priority
             elif level == item_level:
-                if group and group[0] >= level:
-                    group = None
-                draft = _Draft(_NUMBERING.sub("", name, count=1), [], group[1] if group else None)
+                draft = _Draft(_NUMBERING.sub("", name, count=1), [], group)
         elif draft:
             draft.body.append(line)
     if draft:

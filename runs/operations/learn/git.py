@@ -109,6 +109,7 @@ def check_repo(repo_root: Path) -> Path:
 def _split_range(rev_range: str) -> tuple[str, str]:
     text = rev_range.strip()
     base, dots, head = text.partition("..")
+    base, head = base.strip(), head.strip()
     if not dots or not base or not head or head.startswith(".") or ".." in head:
         raise InputError(f"revision range {rev_range!r} must look like BASE..HEAD", "range")
     for rev in (base, head):
@@ -122,9 +123,10 @@ def _split_range(rev_range: str) -> tuple[str, str]:
 def check_range(repo_root: Path, rev_range: str) -> tuple[str, str]:
     """``BASE..HEAD`` as the full hashes of both commits; an input error names a side git cannot resolve."""
     base, head = _split_range(rev_range)
+    root = check_repo(repo_root)
     shas = []
     for rev in (base, head):
-        result = _run(Path(repo_root), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", field="range")
+        result = _run(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", field="range")
         sha = _out(result).strip()
         if result.returncode != 0 or not sha:
             raise InputError(f"unknown revision {rev!r} in range {rev_range!r}", "range")
@@ -136,7 +138,7 @@ def diff_and_log(repo_root: Path, rev_range: str) -> tuple[str, str]:
     """The range's diff (``git diff A..B``) and its commit messages (LOG_FORMAT, newest first)."""
     base, head = check_range(repo_root, rev_range)
     span = f"{base}..{head}"
-    root = Path(repo_root)
+    root = check_repo(repo_root)
     diff = _run(root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", span, "--", field="range")
     if diff.returncode != 0:
         raise InputError(f"git diff {rev_range} failed: {_err(diff)}", "range")
