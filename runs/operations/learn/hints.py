@@ -10,7 +10,26 @@ import re
 
 from runs.errors import InputError
 
-STOP_WORDS = frozenset("the a an to for with of in on and or add update fix use make".split())
+STOP_WORDS = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "to",
+        "for",
+        "with",
+        "of",
+        "in",
+        "on",
+        "and",
+        "or",
+        "add",
+        "update",
+        "fix",
+        "use",
+        "make",
+    ]
+)
 MIN_LENGTH = 3
 
 _WORD = re.compile(r"[\w-]+")
