@@ -207,8 +207,10 @@ def _bare(cell: str) -> str:
     """A cell without enclosing backticks or emphasis: `` `HIGH` ``, ``**HIGH**`` and ``*HIGH*`` are HIGH."""
     for _ in range(2):
         for mark in ("`", "**", "*"):
-            if len(cell) > 2 * len(mark) and cell.startswith(mark) and cell.endswith(mark):
-                cell = cell[len(mark) : -len(mark)].strip()
+            inner = cell[len(mark) : -len(mark)]
+            enclosed = len(cell) > 2 * len(mark) and cell.startswith(mark) and cell.endswith(mark)
+            if enclosed and mark[0] not in inner:
+                cell = inner.strip()
                 break
     return cell
 
@@ -255,7 +257,8 @@ def _check_gap_table(sections: list[_Section]) -> None:
         where = f"row {number}"
         if len(cells) != len(GAP_COLUMNS):
             raise VerificationError(f"{where}: {len(cells)} cells, not {len(GAP_COLUMNS)}")
-        _, item, classification, priority, _ = (_bare(cell) for cell in cells)
+        _, item, classification, priority, _ = cells
+        classification, priority = _bare(classification), _bare(priority)
         if not item:
             raise VerificationError(f"{where}: item is empty")
         for field, value, allowed in (
@@ -418,8 +421,8 @@ def parse_gap_items(text: str) -> list[GapItem]:
         return []
     items = []
     for cells in table.rows:
-        cells = [_bare(cell) for cell in cells] + [""] * len(GAP_COLUMNS)
-        items.append(GapItem(*cells[: len(GAP_COLUMNS)]))
+        number, item, classification, priority, source = (cells + [""] * len(GAP_COLUMNS))[:5]
+        items.append(GapItem(number, item, _bare(classification), _bare(priority), source))
     return items
 
 
