@@ -168,6 +168,8 @@ def launch(prepared: Prepared) -> Run:
         run.manifest["prompt_hash"] = prompt_hash(op, run)
         run.save(update_fields=["manifest"])
         write_run_files(scratch, plan.files, run.manifest)
+        for planned in plan.batches:  # agents write into folders that must exist (learn-agents/)
+            (scratch / planned.filename).parent.mkdir(parents=True, exist_ok=True)
         transaction.on_commit(lambda: start_stage(run.pk, 1))
     return run
 

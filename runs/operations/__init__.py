@@ -7,8 +7,9 @@ from .base import Operation
 
 def _registry() -> dict[str, Operation]:
     from .audit_scan.operation import AuditScan
+    from .learn.operation import Learn
 
-    return {op.name: op for op in (AuditScan(),)}
+    return {op.name: op for op in (AuditScan(), Learn())}
 
 
 def operation_names() -> list[str]:

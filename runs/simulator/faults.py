@@ -66,6 +66,7 @@ MISBEHAVIOURS: dict[str, str] = {
     "max-tokens": "stops with stop_reason max_tokens in the middle of the write",
     "wrong-final": "writes correctly but ends with a message other than the final message",
     "refusal": "refuses at once (stop_reason refusal)",
+    "drift": "learn's tripwire-extractor writes tripwire_candidates with title/description field names",
 }
 
 

@@ -199,8 +199,9 @@ def register_player(player: Player) -> None:
 def _builtin_players() -> list[Player]:
     # Imported late: the players import the operations' own modules, which need the app's code in place.
     from .audit_scan import AuditScanPlayer
+    from .learn import LearnPlayer
 
-    return [AuditScanPlayer()]
+    return [AuditScanPlayer(), LearnPlayer()]
 
 
 def players() -> dict[str, Player]:

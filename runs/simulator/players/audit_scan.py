@@ -39,7 +39,7 @@ def _malformed(content: str) -> str:
 class AuditScanPlayer(Player):
     name = "audit-scan"
     marker = prompts.OPERATION_MARKER
-    behaviours = frozenset(MISBEHAVIOURS)
+    behaviours = frozenset(MISBEHAVIOURS) - {"drift"}  # drift is learn's tripwire JSON only
 
     def target(self, conversation: Conversation) -> Target:
         assignment = prompts.parse_batch_message(conversation.first_user_text)

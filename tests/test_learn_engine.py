@@ -1,0 +1,175 @@
+"""learn on the engine: four tiers, each starting only once the tier before is verified.
+
+Tasks run in-process (``sync_tasks``); the simulator plays the agents over real sockets.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from runs import engine
+from runs.errors import InputError
+from runs.models import BatchStatus, Run, RunStatus
+from runs.operations.learn import agents as A
+
+from .learn_fixtures import SESSION_ID, TITLE, make_learn_repo
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def learn_inputs(tmp_path):
+    made = make_learn_repo(tmp_path)
+    return {
+        "title": TITLE,
+        "repo_root": str(made["repo"]),
+        "sessions": [str(made["sessions"])],
+        "comments": str(made["comments"]),
+    }
+
+
+def start(inputs, *, model="local", **options) -> Run:
+    run = engine.create_run("learn", inputs, model=model, **options)
+    return Run.objects.get(pk=run.pk)
+
+
+def by_kind(run) -> dict:
+    return {b.label: b for b in run.batches.all()}
+
+
+def test_local_learn_runs_the_four_tiers_in_order(learn_inputs, sync_tasks):
+    run = start(learn_inputs)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    batches = list(run.batches.order_by("index"))
+    assert [(b.stage, b.label) for b in batches] == [
+        (1, A.SESSION),
+        (1, A.DIFF),
+        (1, A.DOCS),
+        (1, A.COMMENTS),
+        (2, A.GAPS),
+        (3, A.PLAN),
+        (4, A.TRIPWIRES),
+    ]
+    for tier in (2, 3, 4):
+        before = [b for b in batches if b.stage == tier - 1]
+        for b in (b for b in batches if b.stage == tier):
+            assert b.started_at >= max(x.finished_at for x in before), "a tier starts after the one before"
+    scratch = Path(run.scratch_dir)
+    assert (scratch / "sessions" / f"session-{SESSION_ID}-part1.xml").is_file()
+    assert (scratch / "diff.patch").read_text().startswith("diff --git")
+    assert (scratch / "learn-agents" / f"session-{SESSION_ID}-part1.md").is_file()
+    report = run.report
+    assert report.startswith(f"# Documentation Plan: {TITLE}")
+    for heading in ("## Tripwire Candidates", "## Agents", "## Preprocessing"):
+        assert heading in report
+    # The warm-up session was dropped; the real one is in the figures.
+    sessions = {s["session_id"]: s for s in run.summary["sessions"]}
+    assert sessions[SESSION_ID]["chunks"] == 1 and any(s["warmup"] for s in sessions.values())
+    assert run.inputs["hints"] == ["retry", "budget", "batch", "runner"]
+    assert run.agents == 7 and run.manifest["stage_models"]["3"]["model_id"] == "local"
+
+
+def test_learn_through_the_simulator(learn_inputs, sync_tasks, simulator):
+    run = start(learn_inputs, model="haiku")
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    kinds = by_kind(run)
+    docs_check = kinds[A.DOCS]
+    tools = [
+        block["name"]
+        for entry in docs_check.transcript
+        if entry["role"] == "assistant"
+        for block in entry["content"]
+        if block["type"] == "tool_use"
+    ]
+    assert "search_docs" in tools and "write_file" in tools
+    assert all(b.turns >= 3 and b.cost_usd > 0 for b in kinds.values())
+    assert run.used_simulator
+
+
+def test_a_failed_tier_1_agent_blocks_the_later_tiers_until_retried(learn_inputs, sync_tasks, simulator):
+    simulator.set_rules([{"behaviour": "empty-file", "batch": 2, "times": 1}])
+    run = start(learn_inputs, model="haiku")
+    assert run.status == RunStatus.FAILED
+    kinds = by_kind(run)
+    assert kinds[A.DIFF].status == BatchStatus.FAILED and kinds[A.DIFF].failure_reason == "empty file"
+    assert "batch 2: empty file" in run.error
+    for kind in (A.GAPS, A.PLAN, A.TRIPWIRES):
+        assert kinds[kind].status == BatchStatus.WAITING and kinds[kind].started_at is None
+
+    assert engine.retry_failed(run) == [2]
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    kinds = by_kind(run)
+    assert kinds[A.GAPS].started_at >= kinds[A.DIFF].finished_at
+    assert kinds[A.DIFF].attempts == 2 and kinds[A.SESSION].attempts == 1
+
+
+def test_drift_in_the_tripwire_json_is_repaired_and_noted(learn_inputs, sync_tasks, simulator):
+    simulator.set_rules([{"behaviour": "drift"}])
+    run = start(learn_inputs, model="haiku")
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    tripwires = by_kind(run)[A.TRIPWIRES]
+    assert any(w.startswith("repaired drift: tripwire_candidates") for w in tripwires.protocol_warnings)
+    text = Path(tripwires.output_path).read_text()
+    assert '"candidates"' in text and "tripwire_candidates" not in text
+
+
+def test_each_tier_can_have_its_own_model(learn_inputs, sync_tasks, simulator):
+    run = start(learn_inputs, model="haiku", stage_models={3: "opus", 4: "local"})
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    kinds = by_kind(run)
+    assert kinds[A.SESSION].model_id == "claude-haiku-5-5"
+    assert kinds[A.PLAN].model_id == "claude-opus-5-5"
+    assert kinds[A.TRIPWIRES].model_id == "local" and kinds[A.TRIPWIRES].turns == 0
+    assert run.manifest["stage_models"]["3"]["model_id"] == "claude-opus-5-5"
+    with pytest.raises(InputError, match="stages 1 to 4"):
+        engine.prepare_run("learn", learn_inputs, model="local", stage_models={5: "opus"})
+
+
+def test_cancel_stops_the_later_tiers(learn_inputs, sync_tasks, monkeypatch):
+    real_start_stage = engine.start_stage
+
+    def start_then_cancel(run_pk, stage):
+        if stage == 2:
+            engine.cancel_run(Run.objects.get(pk=run_pk))
+        real_start_stage(run_pk, stage)
+
+    monkeypatch.setattr(engine, "start_stage", start_then_cancel)
+    run = start(learn_inputs)
+    assert run.status == RunStatus.CANCELLED
+    statuses = {b.stage: b.status for b in run.batches.all()}
+    assert statuses[1] == BatchStatus.VERIFIED
+    assert statuses[2] == statuses[3] == statuses[4] == BatchStatus.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"title": "  "}, "title", "title"),
+        ({"repo_root": "/nonexistent"}, "repo_root", "/nonexistent"),
+        ({"range": "nope..HEAD"}, "range", "nope"),
+        ({"range": "HEAD"}, "range", "BASE..HEAD"),
+        ({"sessions": ["/nonexistent/sessions"]}, "sessions", "/nonexistent/sessions"),
+        ({"comments": "/nonexistent/comments.json"}, "comments", "does not exist"),
+    ],
+)
+def test_bad_learn_inputs_are_clear_errors_and_create_nothing(learn_inputs, change, field, message):
+    with pytest.raises(InputError, match=message) as error:
+        engine.create_run("learn", {**learn_inputs, **change}, model="local")
+    assert error.value.field == field
+    assert Run.objects.count() == 0
+
+
+def test_not_a_git_repository(learn_inputs, tmp_path):
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(InputError) as error:
+        engine.create_run("learn", {**learn_inputs, "repo_root": str(tmp_path / "plain")}, model="local")
+    assert error.value.field == "repo_root" and "git" in str(error.value)
+
+
+def test_session_file_that_is_not_json_lines(learn_inputs, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "user"}\nnot json\n')
+    with pytest.raises(InputError, match="line 2") as error:
+        engine.create_run("learn", {**learn_inputs, "sessions": [str(bad)]}, model="local")
+    assert error.value.field == "sessions"
