@@ -178,3 +178,29 @@ def test_wait_with_no_cluster_exits_2_within_15_seconds(app_env):
     )
     assert code == 2 and time.monotonic() - started < 15
     assert "qcluster" in err and out == ""
+
+
+def test_learn_through_the_cluster(cluster, tmp_path):
+    from .learn_fixtures import TITLE, make_learn_repo
+
+    made = make_learn_repo(tmp_path / "work")
+    code, out, err = erk(
+        cluster,
+        "run", "learn", "--title", TITLE, "--repo-root", str(made["repo"]),
+        "--sessions", str(made["sessions"]), "--comments", str(made["comments"]),
+        "--model", "haiku", "--tier-model", "3=sonnet", "--wait", "--json",
+    )  # fmt: skip
+    assert code == 0, f"erk exited {code}: {err}\n{out[-2000:]}"
+    data = last_json(out)
+    assert data["status"] == "succeeded" and data["operation"] == "learn" and data["title"] == TITLE
+    assert [t["tier"] for t in data["tiers"]] == [1, 2, 3, 4]
+    assert all(t["status"] == "verified" for t in data["tiers"])
+    assert (
+        data["tiers"][2]["model"] == "claude-sonnet-5-5" and data["tiers"][0]["model"] == "claude-haiku-5-5"
+    )
+    assert len(data["batches"]) == 7 and all(b["status"] == "verified" for b in data["batches"])
+    assert isinstance(data["tripwire_candidates"], list)
+    for candidate in data["tripwire_candidates"]:
+        assert candidate["action"] and candidate["warning"] and candidate["target_doc_path"]
+    report = Path(data["report_path"]).read_text()
+    assert report.startswith(f"# Documentation Plan: {TITLE}") and "## Preprocessing" in report

@@ -197,3 +197,43 @@ def test_compare_two_runs(docs_root, sync_tasks, simulator):
     assert code == 0 and runs[0] in text and runs[1] in text
     code, _, err = erk_cmd("compare", runs[0], "audit-scan-nope")
     assert code == 2 and "no run 'audit-scan-nope'" in err
+
+
+def test_learn_from_the_command_line(tmp_path, sync_tasks, monkeypatch):
+    from .learn_fixtures import TITLE, make_learn_repo
+
+    monkeypatch.setattr(erk, "wait_for_cluster", lambda timeout: True)
+    monkeypatch.setattr(erk, "cluster_alive", lambda: True)
+    made = make_learn_repo(tmp_path)
+    args = [
+        "run",
+        "learn",
+        "--title",
+        TITLE,
+        "--repo-root",
+        str(made["repo"]),
+        "--sessions",
+        str(made["sessions"]),
+    ]
+    code, out, _ = erk_cmd(*args, "--model", "local", "--tier-model", "4=local", "--wait", "--json")
+    assert code == 0
+    data = json.loads(out.split("\n", 1)[1])
+    assert data["status"] == "succeeded" and [t["status"] for t in data["tiers"]] == ["verified"] * 4
+    assert data["tripwire_candidates"] and {"action", "warning", "target_doc_path"} <= set(
+        data["tripwire_candidates"][0]
+    )
+    # Flags of the other operation, --agents, and a malformed --tier-model are refused before anything exists.
+    for extra, message in (
+        (["--category", "x"], "learn does not take --category"),
+        (["--agents", "3"], "learn decides its own agents"),
+        (["--tier-model", "three=opus"], "--tier-model must look like TIER=MODEL"),
+        (["--tier-model", "7=opus"], "learn has stages 1 to 4"),
+        (["--range", "main"], "BASE..HEAD"),
+    ):
+        code, _, err = erk_cmd(*args, "--model", "local", *extra)
+        assert code == 2 and message in err, err
+    assert Run.objects.count() == 1
+    code, _, err = erk_cmd(
+        "run", "audit-scan", "--docs-root", str(made["docs"]), "--title", "x", "--model", "local"
+    )
+    assert code == 2 and "audit-scan does not take --title" in err
