@@ -48,6 +48,12 @@ def _plan_items(run: Run) -> dict[str, list[str]]:
     return grouped
 
 
+def plan_of(run: Run) -> str:
+    """The learn plan alone: the report is the plan followed by sections erkweb adds, the first of which
+    is its tripwire candidates table."""
+    return run.report.rsplit("\n## Tripwire Candidates\n", 1)[0]
+
+
 def compare_learn(run_a: Run, run_b: Run) -> LearnComparison:
     cands_a, cands_b = _candidates(run_a), _candidates(run_b)
     matched_keys = [key for key in cands_a if key in cands_b]
@@ -63,8 +69,8 @@ def compare_learn(run_a: Run, run_b: Run) -> LearnComparison:
         jaccard=jaccard(set(cands_a), set(cands_b)),
         items_a=_plan_items(run_a),
         items_b=_plan_items(run_b),
-        plan_a=run_a.report,
-        plan_b=run_b.report,
+        plan_a=plan_of(run_a),
+        plan_b=plan_of(run_b),
     )
 
 

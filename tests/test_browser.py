@@ -19,6 +19,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from .conftest import SMALL_TREE, write_docs
+from .learn_fixtures import TITLE, make_learn_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "screenshots"
@@ -80,6 +81,7 @@ def app(tmp_path_factory):
             "base": base,
             "sim": env["ERKWEB_SIMULATOR_URL"],
             "docs": write_docs(work / "repo", SMALL_TREE),
+            "learn": make_learn_repo(work / "learn"),
         }
     finally:
         proc.send_signal(signal.SIGINT)
@@ -225,6 +227,39 @@ def test_filter_the_history(page, app):
     page.fill("input[name=q]", "")
     expect(rows.first).to_contain_text(local_run)
     shot(page, "history")
+
+
+def test_learn_from_the_page_with_its_tiers_and_a_comparison(page, app):
+    learn = app["learn"]
+    page.goto(app["base"] + "/runs/new/")
+    page.select_option("select[name=operation]", "learn")
+    expect(page.locator("fieldset.op-audit-scan")).to_be_hidden()
+    page.fill("input[name=docs_root]", "")
+    page.fill("input[name=title]", TITLE)
+    page.fill("input[name=repo_root]", str(learn["repo"]))
+    page.fill("textarea[name=sessions]", str(learn["sessions"]))
+    page.fill("input[name=comments]", str(learn["comments"]))
+    page.select_option("select[name=model]", "haiku")
+    page.select_option("select[name=compare_model]", "sonnet")
+    page.select_option("select[name=tier_model_3]", "opus")
+    expect(page.locator("#preview")).to_contain_text("7 agents over 4 tiers", timeout=10_000)
+    shot(page, "learn-new-run")
+    page.click("button:has-text('Start run')")
+    page.wait_for_url(re.compile(r"/compare/\?a=learn-.*&b=learn-"))
+    expect(page.locator("#jaccard")).to_have_text(re.compile(r"^\d+%$"), timeout=RUN_ENDS)
+    expect(page.locator(".plans article").first).to_contain_text(
+        f"Documentation Plan: {TITLE}", timeout=RUN_ENDS
+    )
+    shot(page, "learn-compare")
+
+    page.locator("table.compare-head a").first.click()
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    graph = page.locator(".tier-graph")
+    expect(graph.locator(".tier-col")).to_have_count(4)
+    expect(graph.locator(".agent-box.st-verified")).to_have_count(7)
+    expect(graph).to_contain_text("tripwire-extractor")
+    expect(page.locator("article.report")).to_contain_text("Tripwire Candidates")
+    shot(page, "learn-run")
 
 
 def test_pages_at_phone_width(browser, app):

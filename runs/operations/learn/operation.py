@@ -299,7 +299,8 @@ def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
         lines.append(f"- Tier {tier} ({A.TIER_NAMES[tier]}):")
         for b in sorted(tier_batches, key=lambda b: b.index):
             rel = Path(b.output_path).relative_to(run.scratch_dir).as_posix()
-            lines.append(f"  - [{b.label}: {rel}](/runs/{run.run_id}/batches/{b.index}/)")
+            # Four spaces: python-markdown nests a list only at that indentation.
+            lines.append(f"    - [{b.label}: {rel}](/runs/{run.run_id}/batches/{b.index}/)")
     lines += ["", "## Preprocessing", ""]
     sessions = run.summary.get("sessions", [])
     if sessions:
