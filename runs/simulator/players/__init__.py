@@ -130,6 +130,23 @@ def tool_use(name: str, tool_input: dict[str, Any], behaviour: str | None) -> di
     }
 
 
+def after_write(result: dict, behaviour: str | None, *, final: str, wrong_final: str, refused: str) -> Turn:
+    """The last turn of every player, once its write_file call came back.
+
+    ``write-outside`` gives up with ``refused`` (its write went elsewhere and was refused); a failed
+    write is reported; ``wrong-final`` ends with ``wrong_final`` instead of the protocol's final message.
+    """
+    if behaviour == "write-outside":
+        return Turn([text(refused)])
+    if not result_ok(result):
+        return Turn(
+            [text(f"I could not write the output file ({result_text(result).strip()}). Stopping here.")]
+        )
+    if behaviour == "wrong-final":
+        return Turn([text(wrong_final)])
+    return Turn([text(final)])
+
+
 def behaviour_of(conversation: Conversation) -> str | None:
     """The misbehaviour this conversation started with, read back from what the simulator emitted.
 

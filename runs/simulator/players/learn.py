@@ -41,7 +41,7 @@ from runs.operations.learn.local import analyse
 
 from .. import tokens
 from ..faults import MISBEHAVIOURS, Target
-from . import Conversation, Player, Turn, result_ok, result_text, text, thinking, tool_use
+from . import Conversation, Player, Turn, after_write, result_ok, result_text, text, thinking, tool_use
 
 OUTSIDE_PATH = "../../escape.md"
 WRONG_FINAL = "Done! The analysis is complete."
@@ -148,22 +148,14 @@ class LearnPlayer(Player):
 
         # Turn 3: the write came back.
         if writes:
-            use, result = writes[-1]
-            if behaviour == "write-outside":
-                return Turn(
-                    [
-                        text(
-                            "I tried to save the analysis next to the run folder, but the write tool "
-                            "refused that path, so I am stopping here without an output file."
-                        )
-                    ]
-                )
-            if not result_ok(result):
-                problem = result_text(result).strip()
-                return Turn([text(f"I could not write the output file ({problem}). Stopping here.")])
-            if behaviour == "wrong-final":
-                return Turn([text(WRONG_FINAL)])
-            return Turn([text(prompts.final_message(output_path))])
+            return after_write(
+                writes[-1][1],
+                behaviour,
+                final=prompts.final_message(output_path),
+                wrong_final=WRONG_FINAL,
+                refused="I tried to save the analysis next to the run folder, but the write tool refused "
+                "that path, so I am stopping here without an output file.",
+            )
 
         # Turn 1: read every input and run every search, all at once.
         if not requested and (assignment.inputs or hints):
