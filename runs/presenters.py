@@ -109,3 +109,29 @@ def transcript_turns(transcript: list[dict]) -> list[Turn]:
                 turn.blocks.append(_text_block(str(kind), json.dumps(block, indent=2)))
         turns.append(turn)
     return turns
+
+
+def price_lines(run: Run) -> list[str]:
+    """Which price table each model of the run was costed with (from its manifest, so a later change of
+    prices never rewrites an old run's cost)."""
+    seen, lines = set(), []
+    stage_models = run.manifest.get("stage_models") or {
+        "1": {"model_id": run.model_id, "prices": run.manifest.get("prices")}
+    }
+    for entry in stage_models.values():
+        model_id, prices = entry.get("model_id"), entry.get("prices") or {}
+        if not prices or model_id in seen:
+            continue
+        seen.add(model_id)
+        line = (
+            f"{model_id}: input ${prices['input']:g}, output ${prices['output']:g}, "
+            f"cache write ${prices['cache_write_5m']:g}, cache read ${prices['cache_read']:g} "
+            "per million tokens"
+        )
+        if prices.get("long_prompt_threshold"):
+            line += (
+                f" ({prices.get('long_prompt_multiplier', 1):g} times that for a request over "
+                f"{prices['long_prompt_threshold']:,} tokens)"
+            )
+        lines.append(line)
+    return lines

@@ -21,7 +21,7 @@ from .export import EXPORT_FORMATS, export_filename, export_run
 from .forms import NewRunForm
 from .models import Batch, Run, RunStatus
 from .operations import get_operation, operation_names
-from .presenters import history_queryset, progress, transcript_turns
+from .presenters import history_queryset, price_lines, progress, transcript_turns
 from .rendering import render_markdown
 from .verify import check_batch_file
 
@@ -98,6 +98,7 @@ def run_detail(request, run_id):
         "report_html": render_markdown(run.report) if run.report else "",
         "tiers": _tier_counts(run),
         "tiers_graph": _tiers_graph(run, batches),
+        "price_lines": price_lines(run),
         "export_formats": list(EXPORT_FORMATS),
         "other_runs": Run.objects.filter(operation=run.operation).exclude(pk=run.pk)[:20],
     }

@@ -40,6 +40,21 @@ def test_running_run_polls_every_second_and_htmx_gets_the_fragment(client, tmp_p
     assert 'id="run-status"' in fragment and "running" in fragment
 
 
+def test_the_page_says_which_prices_the_run_was_costed_with(client, docs_root, sync_tasks, simulator):
+    run = engine.create_run(
+        "audit-scan",
+        {"docs_root": str(docs_root)},
+        model="haiku",
+        agents=2,
+        as_of=__import__("datetime").date(2026, 11, 28),
+    )
+    body = client.get(f"/runs/{run.run_id}/").content.decode()
+    assert (
+        "Costed with: claude-haiku-5-5: input $0.1, output $0.5, cache write $0.125, cache read $0.01" in body
+    )
+    assert "5 times that for a request over 100,000 tokens" in body
+
+
 def test_simulator_banner(client, tmp_path):
     run = make_run(tmp_path, model="haiku", used_simulator=True)
     assert "Simulated run." in client.get(f"/runs/{run.run_id}/").content.decode()
