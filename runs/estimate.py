@@ -7,6 +7,7 @@ docs, the cache reads of later turns, and Haiku's five-fold rate for requests ov
 batch sizing decides.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -40,11 +41,18 @@ def tokens(characters: int) -> int:
     return round(characters / CHARS_PER_TOKEN)
 
 
-def estimate(plan: Plan, executor: Executor, system_prompt: str) -> Estimate:
+def estimate(plan: Plan, executor_for: Callable[[int], Executor], system_prompt: str) -> Estimate:
+    """``executor_for(stage)`` gives the model of each stage (learn's tiers can each have their own)."""
     system = tokens(len(system_prompt))
-    threshold = executor.prices.get("long_prompt_threshold") if executor.prices else None
+    threshold = None
     batches, total_cost, billed = [], Decimal(0), 0
     for n, planned in enumerate(plan.batches, start=1):
+        executor = executor_for(planned.stage)
+        if executor.is_local:
+            batches.append(BatchEstimate(n, len(planned.items), 0, 0, over_long_prompt_line=False))
+            continue
+        batch_threshold = executor.prices.get("long_prompt_threshold")
+        threshold = threshold or batch_threshold
         docs = tokens(sum(plan.item_sizes.get(item, 0) for item in planned.items))
         output = OUTPUT_TOKENS_PER_ITEM * len(planned.items)
         shared_write = system if n == 1 else 0  # later batches read the shared prompt from the cache
@@ -72,11 +80,9 @@ def estimate(plan: Plan, executor: Executor, system_prompt: str) -> Estimate:
                 items=len(planned.items),
                 input_tokens=docs,
                 largest_prompt=largest,
-                over_long_prompt_line=bool(threshold and largest > threshold),
+                over_long_prompt_line=bool(batch_threshold and largest > batch_threshold),
             )
         )
-    if executor.is_local:
-        total_cost, billed = Decimal(0), 0
     return Estimate(
         batches=batches,
         input_tokens=system + sum(b.input_tokens for b in batches),

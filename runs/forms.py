@@ -36,7 +36,10 @@ class NewRunForm(forms.Form):
         help_text="learn: default <repo>/docs/learned",
     )
     repo_root = forms.CharField(
-        label="Repo root", max_length=500, required=False, help_text="default: the docs folder's grandparent"
+        label="Repo root",
+        max_length=500,
+        required=False,
+        help_text="audit-scan: default the docs folder's grandparent; learn: the git repository",
     )
     category = forms.CharField(max_length=200, required=False, help_text="scan only this sub-folder")
     agents = forms.IntegerField(

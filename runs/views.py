@@ -83,7 +83,7 @@ def _preview(form: NewRunForm) -> dict | None:
         "summary": plan.summary,
         "agent_counts": [(label, labels.count(label)) for label in dict.fromkeys(labels)],
         "batch_sizes": [len(b.items) for b in plan.batches],
-        "estimates": [(p.executor, estimate(p.plan, p.executor, shared_prompt)) for p in form.prepared],
+        "estimates": [(p.executor, estimate(p.plan, p.executor_for, shared_prompt)) for p in form.prepared],
     }
 
 
