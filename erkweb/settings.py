@@ -125,15 +125,19 @@ ERKWEB_API_MAX_RETRIES = env_int("ERKWEB_API_MAX_RETRIES", 4, minimum=0)
 ERKWEB_BATCH_MAX_ATTEMPTS = env_int("ERKWEB_BATCH_MAX_ATTEMPTS", 3, minimum=1)
 ERKWEB_WORKERS = env_int("ERKWEB_WORKERS", 8, minimum=1)
 
-# The worker's hard timeout sits above the agent's own wall-time limit, so the agent normally stops
-# itself and records why; `retry` sits above the timeout, so a task is only redelivered once the
-# worker that held it is certainly gone.
-_q_timeout = ERKWEB_BATCH_TIME_LIMIT + 60
+# The worker's hard timeout sits a margin above the agent's own wall-time limit, so the agent normally
+# stops itself and records why. A task is locked when the broker hands it to the cluster, and may then
+# wait in the cluster's local queue (at most `workers` long, so about one batch) before a worker runs it:
+# `retry`, after which an unacknowledged task is delivered again, covers that wait plus the run, so a
+# task is only redelivered once the worker that held it is certainly gone.
+_margin = max(5, min(60, ERKWEB_BATCH_TIME_LIMIT // 10))
+ERKWEB_WORKER_TIMEOUT = ERKWEB_BATCH_TIME_LIMIT + _margin
 Q_CLUSTER = {
     "name": env_str("ERKWEB_Q_NAME", "erkweb"),
     "workers": ERKWEB_WORKERS,
-    "timeout": _q_timeout,
-    "retry": _q_timeout + 60,
+    "queue_limit": ERKWEB_WORKERS,
+    "timeout": ERKWEB_WORKER_TIMEOUT,
+    "retry": 2 * ERKWEB_WORKER_TIMEOUT + _margin,
     "max_attempts": ERKWEB_BATCH_MAX_ATTEMPTS + 1,
     "orm": "default",
     "poll": 0.1,

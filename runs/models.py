@@ -7,10 +7,12 @@ sees zero rows changed and gets ``False``.
 """
 
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone
@@ -238,24 +240,33 @@ class Batch(models.Model):
     def start(self) -> bool:
         """Claim the batch for this delivery of its task.
 
-        A batch still ``running`` when its task is delivered again belonged to a worker that died (the
-        broker only redelivers after the worker's timeout has passed), so the new delivery takes it over
-        and starts from scratch. Each delivery counts as an attempt.
+        A batch still ``running`` is taken over only when it started longer ago than the worker timeout:
+        by then the worker that held it has been stopped, so this is the broker's redelivery after that
+        worker died, and the batch starts again from scratch. A duplicate delivery while the first worker
+        is still within its time is refused. Each delivery that claims the batch counts as an attempt.
         """
-        return self._transition(
-            (BatchStatus.PENDING, BatchStatus.RUNNING),
-            BatchStatus.RUNNING,
-            attempts=F("attempts") + 1,
-            deliveries=F("deliveries") + 1,
-            turns=0,
-            final_message="",
-            failure_reason="",
-            protocol_warnings=[],
-            transcript=[],
-            started_at=timezone.now(),
-            written_at=None,
-            finished_at=None,
+        abandoned = timezone.now() - timedelta(seconds=settings.ERKWEB_WORKER_TIMEOUT)
+        claimable = Q(status=BatchStatus.PENDING) | Q(status=BatchStatus.RUNNING, started_at__lt=abandoned)
+        changed = (
+            Batch.objects.filter(pk=self.pk)
+            .filter(claimable)
+            .update(
+                status=BatchStatus.RUNNING,
+                attempts=F("attempts") + 1,
+                deliveries=F("deliveries") + 1,
+                turns=0,
+                final_message="",
+                failure_reason="",
+                protocol_warnings=[],
+                transcript=[],
+                started_at=timezone.now(),
+                written_at=None,
+                finished_at=None,
+            )
         )
+        if changed:
+            self.refresh_from_db()
+        return bool(changed)
 
     def mark_written(self, *, final_message: str, warnings: list[str]) -> bool:
         return self._transition(

@@ -204,3 +204,55 @@ def test_learn_through_the_cluster(cluster, tmp_path):
         assert candidate["action"] and candidate["warning"] and candidate["target_doc_path"]
     report = Path(data["report_path"]).read_text()
     assert report.startswith(f"# Documentation Plan: {TITLE}") and "## Preprocessing" in report
+
+
+def test_a_worker_that_dies_mid_batch_does_not_leave_it_running(app_env, tmp_path):
+    """SIGKILL the whole cluster while batches run, start a new one: the broker redelivers the lost tasks
+    once the dead worker's timeout has passed, the batches start again from scratch, and the run
+    succeeds."""
+    env = {**app_env, "ERKWEB_BATCH_TIME_LIMIT": "6"}  # worker timeout 11 s, redelivery after 27 s
+    sim = start(
+        ["simulator", "--port", env["_PORT"], "--latency-ms", "1000"], env, tmp_path / "simulator.log"
+    )
+    first = subprocess.Popen(
+        [*MANAGE, "qcluster"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    second = None
+    try:
+        wait_for_http(env["ERKWEB_SIMULATOR_URL"] + "/_simulator/health")
+        code, out, err = erk(
+            env, "run", "audit-scan", "--docs-root", str(EXAMPLE_DOCS), "--agents", "2", "--model", "haiku"
+        )
+        assert code == 0, err
+        run_id = out.strip()
+
+        def show() -> dict:
+            return json.loads(erk(env, "show", run_id, "--json")[1])
+
+        deadline = time.monotonic() + 60
+        while not any(b["status"] == "running" and b["turns"] >= 1 for b in show()["batches"]):
+            assert time.monotonic() < deadline, "no batch started"
+            time.sleep(0.3)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        assert {b["status"] for b in show()["batches"]} <= {"running", "pending", "verified"}
+
+        second = start(["qcluster"], env, tmp_path / "qcluster-2.log")
+        deadline = time.monotonic() + 120
+        while (data := show())["status"] not in ("succeeded", "failed"):
+            assert time.monotonic() < deadline, f"the run did not end: {data['batches']}"
+            time.sleep(1)
+        assert data["status"] == "succeeded", data["error"]
+        assert max(b["attempts"] for b in data["batches"]) == 2, "the lost batches ran again"
+        assert all(b["status"] == "verified" for b in data["batches"])
+    finally:
+        for proc in (sim, second):
+            if proc is not None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)

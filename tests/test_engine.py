@@ -5,10 +5,12 @@ tests/test_e2e.py. ``transaction=True`` because batches are enqueued on commit.
 """
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
 from runs import engine
@@ -21,6 +23,11 @@ from .conftest import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AS_OF_DATE = date.fromisoformat(AS_OF)
+
+
+def long_ago():
+    """Longer ago than the worker timeout: the worker that started a batch then is certainly gone."""
+    return timezone.now() - timedelta(seconds=settings.ERKWEB_WORKER_TIMEOUT + 1)
 
 
 def start(docs_root, *, model="local", agents=3, **inputs):
@@ -202,8 +209,10 @@ def test_redelivered_batch_reruns_from_scratch(docs_root, sync_tasks, monkeypatc
     run = start(docs_root, agents=1)
     Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
     batch = run.batches.get()
-    # A worker took the batch, half-wrote its file, and died.
-    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, attempts=1, deliveries=1)
+    # A worker took the batch, half-wrote its file, and died longer ago than the worker timeout.
+    Batch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RUNNING, attempts=1, deliveries=1, started_at=long_ago()
+    )
     Path(batch.output_path).write_text("path: half-writ")
     engine.execute_batch(batch.pk)  # the broker's redelivery
     batch.refresh_from_db()
@@ -212,6 +221,21 @@ def test_redelivered_batch_reruns_from_scratch(docs_root, sync_tasks, monkeypatc
     engine.execute_batch(batch.pk)  # a late duplicate delivery is a no-op
     batch.refresh_from_db()
     assert batch.attempts == 2
+
+
+def test_a_duplicate_delivery_while_the_first_worker_runs_is_refused(docs_root, sync_tasks, monkeypatch):
+    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
+    run = start(docs_root, agents=1)
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
+    batch = run.batches.get()
+    # A worker started the batch a moment ago and is still within its time.
+    Batch.objects.filter(pk=batch.pk).update(
+        status=BatchStatus.RUNNING, attempts=1, deliveries=1, started_at=timezone.now()
+    )
+    engine.execute_batch(batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.RUNNING and batch.attempts == 1
+    assert not Path(batch.output_path).exists(), "the duplicate did not run the batch a second time"
 
 
 def test_worker_that_died_after_writing_is_finished_by_the_redelivery(docs_root, sync_tasks, monkeypatch):
@@ -244,13 +268,13 @@ def test_worker_that_died_while_aggregating_is_finished_by_the_redelivery(docs_r
     assert ItemResult.objects.filter(run=run).count() == 5
 
 
-def test_batch_lost_too_many_times_fails(docs_root, sync_tasks, monkeypatch, settings):
+def test_batch_lost_too_many_times_fails(docs_root, sync_tasks, monkeypatch):
     monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
     run = start(docs_root, agents=1)
     Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
     batch = run.batches.get()
     Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, deliveries=settings.ERKWEB_BATCH_MAX_ATTEMPTS
+        status=BatchStatus.RUNNING, deliveries=settings.ERKWEB_BATCH_MAX_ATTEMPTS, started_at=long_ago()
     )
     engine.execute_batch(batch.pk)
     batch.refresh_from_db()
