@@ -11,24 +11,37 @@ from runs.operations.audit_scan.scoring import score, tier_for
 _counter = iter(range(1, 1_000_000))
 
 
-def signals(path: str, **overrides) -> dict:
-    base = {
+def record(path: str = "a.md", **changes) -> dict:
+    """All 13 values of one doc: 50 lines, never audited, nothing else (score 3, LOW) unless changed."""
+    values = {
         "path": path,
-        "lines": 40,
-        "code_blocks": 1,
-        "file_path_refs": 2,
+        "lines": 50,
+        "code_blocks": 0,
+        "file_path_refs": 0,
         "broken_paths": 0,
         "last_audited": "none",
         "audit_result": "none",
         "has_redirect": False,
         "import_count": 0,
-        "behavioral_claims": 1,
+        "behavioral_claims": 0,
         "step_sequences": 0,
         "line_number_refs": 0,
         "symbol_refs": 0,
     }
-    base.update(overrides)
-    return base
+    assert set(changes) <= set(values), f"not a signal: {set(changes) - set(values)}"
+    return values | changes
+
+
+def quiet_record(path: str = "a.md", **changes) -> dict:
+    """A doc that scores nothing (as of 2026-03-31): audited recently and clean, short, no other signal."""
+    return record(path, **{"last_audited": "2026-03-20", "audit_result": "clean", **changes})
+
+
+def signals(path: str, **overrides) -> dict:
+    """A never-audited doc with a code block, two path references and a claim."""
+    return record(
+        path, **{"lines": 40, "code_blocks": 1, "file_path_refs": 2, "behavioral_claims": 1, **overrides}
+    )
 
 
 def make_run(

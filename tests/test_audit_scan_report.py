@@ -5,27 +5,9 @@ from datetime import date
 from runs.operations.audit_scan.report import render_report, stats
 from runs.operations.audit_scan.scoring import score_all
 
+from .factories import quiet_record as rec
+
 AS_OF = date(2026, 3, 31)
-
-
-def rec(path: str, **changes) -> dict:
-    values = {
-        "path": path,
-        "lines": 50,
-        "code_blocks": 0,
-        "file_path_refs": 0,
-        "broken_paths": 0,
-        "last_audited": "2026-03-20",
-        "audit_result": "clean",
-        "has_redirect": False,
-        "import_count": 0,
-        "behavioral_claims": 0,
-        "step_sequences": 0,
-        "line_number_refs": 0,
-        "symbol_refs": 0,
-    }
-    values.update(changes)
-    return values
 
 
 RECORDS = [

@@ -6,28 +6,9 @@ import pytest
 
 from runs.operations.audit_scan.scoring import TIERS, Scored, score, score_all, tier_for
 
+from .factories import quiet_record as quiet
+
 AS_OF = date(2026, 3, 31)
-
-
-def quiet(**changes) -> dict:
-    """A doc that scores nothing: recently audited, short, no other signal."""
-    values = {
-        "path": "a.md",
-        "lines": 50,
-        "code_blocks": 0,
-        "file_path_refs": 0,
-        "broken_paths": 0,
-        "last_audited": "2026-03-20",
-        "audit_result": "clean",
-        "has_redirect": False,
-        "import_count": 0,
-        "behavioral_claims": 0,
-        "step_sequences": 0,
-        "line_number_refs": 0,
-        "symbol_refs": 0,
-    }
-    values.update(changes)
-    return values
 
 
 def points(**changes) -> int:

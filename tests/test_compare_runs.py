@@ -13,6 +13,8 @@ from runs.models import Batch, ItemResult, Run, RunStatus
 from runs.operations.audit_scan.scoring import TIERS, score, tier_for
 from runs.operations.audit_scan.signals import SIGNAL_KEYS
 
+from .factories import record as signals
+
 pytestmark = pytest.mark.django_db
 
 AS_OF = date(2026, 11, 28)
@@ -30,27 +32,6 @@ NUMERIC = [
 ]
 EXACT = ["last_audited", "audit_result", "has_redirect"]
 MODEL_IDS = {"local": "local", "haiku": "claude-haiku-4-5", "sonnet": "claude-sonnet-4-5"}
-
-
-def signals(path: str, **overrides) -> dict:
-    """All 13 values of one doc: 50 lines, never audited, nothing else (score 3, LOW) unless overridden."""
-    values = {
-        "path": path,
-        "lines": 50,
-        "code_blocks": 0,
-        "file_path_refs": 0,
-        "broken_paths": 0,
-        "last_audited": "none",
-        "audit_result": "none",
-        "has_redirect": False,
-        "import_count": 0,
-        "behavioral_claims": 0,
-        "step_sequences": 0,
-        "line_number_refs": 0,
-        "symbol_refs": 0,
-    }
-    assert set(overrides) <= set(values)
-    return values | overrides
 
 
 def make_run(run_id: str, *, model="haiku", operation="audit-scan", **fields) -> Run:

@@ -12,6 +12,8 @@ from runs.models import Batch, BatchStatus, ItemResult, Run, RunStatus
 from runs.operations.audit_scan.signals import SIGNAL_KEYS
 from runs.summary import run_json
 
+from .factories import record as make_signals
+
 pytestmark = pytest.mark.django_db
 
 REPORT = "# Doc Audit Scan Results\n\nAs of 2026-11-28: 2 docs scanned.\n\n| doc | score |\n| --- | ---: |\n"
@@ -38,14 +40,6 @@ def make_batch(run: Run, index: int, items: list[str], **fields) -> Batch:
         "status": BatchStatus.VERIFIED,
     }
     return Batch.objects.create(run=run, index=index, items=items, **(defaults | fields))
-
-
-def make_signals(path: str, **overrides) -> dict:
-    signals = {key: 0 for key in SIGNAL_KEYS}
-    signals.update(path=path, last_audited="none", audit_result="none", has_redirect=False)
-    signals.update(overrides)
-    assert set(signals) == set(SIGNAL_KEYS)
-    return signals
 
 
 def make_item(run: Run, batch: Batch, key: str, position: int, *, score=5, tier="LOW", **signals):
@@ -213,4 +207,4 @@ def test_csv_neutralises_formulas_in_strings(tmp_path, value):
 def test_csv_leaves_numbers_and_plain_strings_alone(succeeded_run):
     row = parse_csv(export_run(succeeded_run, "csv"))[1]
     assert row["path"] == "testing/steps.md" and row["last_audited"] == "none"
-    assert row["lines"] == "0" and row["score"] == "3"
+    assert row["lines"] == "50" and row["score"] == "3"
