@@ -63,9 +63,12 @@ def run_text(run: Run) -> str:
         lines.append(
             f"scanned {s['scanned']}, skipped {s.get('skipped', 0)}, excluded {s.get('excluded', 0)}"
         )
+    if run.inputs.get("title"):
+        lines.append(f"title: {run.inputs['title']} ({run.inputs.get('range', '')})")
     for b in run.batches.order_by("index"):
+        who = f" ({b.label}, tier {b.stage})" if b.label else ""
         extra = f"  {b.failure_reason}" if b.failure_reason else ""
-        lines.append(f"  batch {b.index}: {b.status}, {len(b.items)} items{extra}")
+        lines.append(f"  batch {b.index}{who}: {b.status}, {len(b.items)} items{extra}")
     if run.error:
         lines.append(f"error: {run.error}")
     if run.report_path:
