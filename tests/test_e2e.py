@@ -210,10 +210,9 @@ def test_a_worker_that_dies_mid_batch_does_not_leave_it_running(app_env, tmp_pat
     """SIGKILL the whole cluster while batches run, start a new one: the broker redelivers the lost tasks
     once the dead worker's timeout has passed, the batches start again from scratch, and the run
     succeeds."""
-    env = {**app_env, "ERKWEB_BATCH_TIME_LIMIT": "6"}  # worker timeout 11 s, redelivery after 27 s
-    sim = start(
-        ["simulator", "--port", env["_PORT"], "--latency-ms", "1000"], env, tmp_path / "simulator.log"
-    )
+    # Worker timeout 15 s, redelivery 35 s after the task was handed out; a batch takes about 4 s.
+    env = {**app_env, "ERKWEB_BATCH_TIME_LIMIT": "10"}
+    sim = start(["simulator", "--port", env["_PORT"], "--latency-ms", "800"], env, tmp_path / "simulator.log")
     first = subprocess.Popen(
         [*MANAGE, "qcluster"],
         env=env,
