@@ -315,3 +315,19 @@ def test_local_output_matches_the_batch_files(docs_root, sync_tasks):
     for batch in run.batches.all():
         expected = local_batch_text(batch.items, Path(run.inputs["docs_root"]), Path(run.inputs["repo_root"]))
         assert Path(batch.output_path).read_text() == expected
+
+
+def test_a_miscounting_model_shows_in_the_comparison(docs_root, sync_tasks, simulator):
+    """The simulator can play a weaker model: its runs still verify, and the comparison names what differs."""
+    from runs.compare import compare_runs
+
+    simulator.set_rules([{"behaviour": "miscount", "model": "haiku"}])
+    local = reload(start(docs_root, agents=2))
+    haiku = reload(start(docs_root, model="haiku", agents=2))
+    sonnet = reload(start(docs_root, model="sonnet", agents=2))
+    assert haiku.status == sonnet.status == RunStatus.SUCCEEDED
+    assert signals_by_path(sonnet) == signals_by_path(local)
+    assert signals_by_path(haiku) != signals_by_path(local)
+    comparison = compare_runs(local.run_id, haiku.run_id)
+    assert comparison.ground_truth == "a" and comparison.disagreements
+    assert min(comparison.accuracy.values()) < 1.0

@@ -355,3 +355,14 @@ def test_command_refuses_bad_rules_and_remote_hosts():
         and is_loopback("127.0.0.2")
     )
     assert not is_loopback("192.168.1.2") and not is_loopback("0.0.0.0")
+
+
+def test_a_rule_can_target_one_model():
+    from runs.simulator.faults import Rule, Target, parse_rule
+
+    rule = parse_rule("miscount:model=haiku")
+    assert rule.model == "haiku"
+    assert rule.matches(Target(run_id="r", batch=1, model="claude-haiku-5-5"))
+    assert not rule.matches(Target(run_id="r", batch=1, model="claude-sonnet-5-5"))
+    assert not rule.matches(Target())
+    assert Rule.from_dict(rule.to_dict() | {"fired": 0}).model == "haiku"

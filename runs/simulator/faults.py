@@ -7,6 +7,8 @@ A rule is a small dict (or the command line's `BEHAVIOUR[:key=value,...]`):
 - `behaviour`: an HTTP fault (applies per request) or a misbehaviour (applies per conversation), below.
 - `run`: only conversations whose run id contains this text; `batch`: only this batch number. A rule with
   either never matches a conversation the simulator cannot place (no operation, no batch assignment).
+- `model`: only requests whose model id contains this text (`haiku`), so that one model of a comparison
+  can be made to misbehave and the other not.
 - `times`: how many times the rule fires before it is used up; absent or null = every time.
 - `latency_ms`: wait this long before the rule acts ("slow" waits 1000 ms when it is not given).
 
@@ -67,6 +69,7 @@ MISBEHAVIOURS: dict[str, str] = {
     "wrong-final": "writes correctly but ends with a message other than the final message",
     "refusal": "refuses at once (stop_reason refusal)",
     "drift": "learn's tripwire-extractor writes tripwire_candidates with title/description field names",
+    "miscount": "audit-scan: miscounts a few signals of about one doc in three, the way a weaker model does",
 }
 
 
@@ -96,6 +99,7 @@ class Target:
 
     run_id: str | None = None
     batch: int | None = None
+    model: str | None = None
 
 
 @dataclass
@@ -105,13 +109,16 @@ class Rule:
     batch: int | None = None
     times: int | None = None
     latency_ms: int | None = None
+    model: str | None = None
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if self.behaviour not in HTTP_FAULTS and self.behaviour not in MISBEHAVIOURS:
             raise ValueError(f"unknown behaviour {self.behaviour!r}; known: {', '.join(known_behaviours())}")
-        if self.run is not None and (not isinstance(self.run, str) or not self.run):
-            raise ValueError("run must be a non-empty string")
+        for name in ("run", "model"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(f"{name} must be a non-empty string")
         for name in ("batch", "times", "latency_ms"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
@@ -134,6 +141,8 @@ class Rule:
     def matches(self, target: Target) -> bool:
         if self.run is not None and (target.run_id is None or self.run not in target.run_id):
             return False
+        if self.model is not None and (target.model is None or self.model not in target.model):
+            return False
         return not (self.batch is not None and target.batch != self.batch)
 
     def delay_ms(self) -> int:
@@ -145,12 +154,21 @@ class Rule:
     @classmethod
     def from_dict(cls, data: Any) -> Rule:
         if isinstance(data, Rule):
-            return cls(data.behaviour, data.run, data.batch, data.times, data.latency_ms)
+            return cls(data.behaviour, data.run, data.batch, data.times, data.latency_ms, data.model)
         if isinstance(data, str):
             return parse_rule(data)
         if not isinstance(data, dict):
             raise ValueError(f"a rule is an object like {{'behaviour': 'rate-limit'}}, not {data!r}")
-        unknown = set(data) - {"behaviour", "run", "batch", "times", "latency_ms", "remaining", "fired"}
+        unknown = set(data) - {
+            "behaviour",
+            "run",
+            "batch",
+            "times",
+            "latency_ms",
+            "model",
+            "remaining",
+            "fired",
+        }
         if unknown:
             raise ValueError(f"unknown rule keys: {', '.join(sorted(unknown))}")
         if "behaviour" not in data:
@@ -161,6 +179,7 @@ class Rule:
             batch=data.get("batch"),
             times=data.get("times"),
             latency_ms=data.get("latency_ms"),
+            model=data.get("model"),
         )
 
     def to_dict(self) -> dict:
@@ -170,6 +189,7 @@ class Rule:
             "batch": self.batch,
             "times": self.times,
             "latency_ms": self.latency_ms,
+            "model": self.model,
             "fired": self.fired,
             "remaining": self.remaining,
         }
@@ -188,8 +208,10 @@ def parse_rule(spec: str) -> Rule:
         value = value.strip()
         if not sep or not value:
             raise ValueError(f"{item!r} in rule {spec!r} is not key=value")
-        if key not in _INT_KEYS | {"run"}:
-            raise ValueError(f"unknown rule key {key!r} in {spec!r} (known: run, batch, times, latency_ms)")
+        if key not in _INT_KEYS | {"run", "model"}:
+            raise ValueError(
+                f"unknown rule key {key!r} in {spec!r} (known: run, model, batch, times, latency_ms)"
+            )
         if key in _INT_KEYS:
             try:
                 values[key] = int(value)

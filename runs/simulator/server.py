@@ -24,6 +24,7 @@ import secrets
 import socket
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -443,7 +444,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
         conversation = Conversation.from_body(body)
         player = find_player(conversation)
-        target = player.target(conversation)
+        target = replace(player.target(conversation), model=str(body.get("model", "")))
 
         decision = self.server.rules.take_http(target)
         if decision.delay_ms:

@@ -16,6 +16,7 @@ server. A misbehaviour (faults.py) changes one of those steps; see `play`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from runs.operations.audit_scan import batchfile, prompts, signals
@@ -26,6 +27,23 @@ from . import Conversation, Player, Turn, after_write, result_ok, result_text, t
 
 OUTSIDE_PATH = "../../escape.md"
 WRONG_FINAL = "Done! All docs measured."
+
+
+def miscount(record: dict) -> dict:
+    """About one doc in three gets a few signals wrong, deterministically (the same doc, the same way,
+    in every run): what a model that counts by eye does to long docs, code blocks and path checks."""
+    digest = hashlib.sha256(record["path"].encode()).digest()
+    if digest[0] % 3:
+        return record
+    wrong = dict(record)
+    wrong["lines"] = max(0, record["lines"] + (digest[1] % 7) - 3)
+    if digest[2] % 2:
+        wrong["code_blocks"] = record["code_blocks"] + 1
+    if record["broken_paths"] and digest[3] % 2:
+        wrong["broken_paths"] = 0
+    if digest[4] % 3 == 0:
+        wrong["behavioral_claims"] = record["behavioral_claims"] + 2
+    return wrong
 
 
 def _malformed(content: str) -> str:
@@ -146,6 +164,8 @@ class AuditScanPlayer(Player):
         ]
         if behaviour == "missing-item" and records:
             records = records[:-1]
+        if behaviour == "miscount":
+            records = [miscount(record) for record in records]
         content = batchfile.format_batch(records) if records else ""
         if behaviour == "empty-file":
             content = ""

@@ -92,7 +92,7 @@ def _drifted(content: str) -> str:
 class LearnPlayer(Player):
     name = "learn"
     marker = prompts.OPERATION_MARKER
-    behaviours = frozenset(MISBEHAVIOURS)
+    behaviours = frozenset(MISBEHAVIOURS) - {"miscount"}  # miscount is audit-scan's signals only
 
     def target(self, conversation: Conversation) -> Target:
         assignment = prompts.parse_batch_message(conversation.first_user_text)
