@@ -30,8 +30,15 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("ERKWEB_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("ERKWEB_PORT", "8000")))
         parser.add_argument("--no-simulator", action="store_true", help="never start the simulator")
+        parser.add_argument(
+            "--simulator-rule",
+            action="append",
+            default=[],
+            metavar="RULE",
+            help="a fault rule for the simulator, e.g. miscount:model=haiku (see `simulator --help`)",
+        )
 
-    def handle(self, *args, host, port, no_simulator, **options):
+    def handle(self, *args, host, port, no_simulator, simulator_rule, **options):
         call_command("migrate", interactive=False, verbosity=0)
         children: list[tuple[str, subprocess.Popen]] = []
         stopping = False
@@ -46,12 +53,11 @@ class Command(BaseCommand):
             with_simulator = self._needs_simulator(no_simulator)
             if with_simulator:
                 url = urlparse(settings.ERKWEB_SIMULATOR_URL)
-                children.append(
-                    (
-                        "simulator",
-                        self._spawn("simulator", "--host", url.hostname, "--port", str(url.port or 80)),
-                    )
+                rules = [arg for rule in simulator_rule for arg in ("--rule", rule)]
+                simulator = self._spawn(
+                    "simulator", "--host", url.hostname, "--port", str(url.port or 80), *rules
                 )
+                children.append(("simulator", simulator))
                 self._await(
                     lambda: simulator_health(settings.ERKWEB_SIMULATOR_URL) is not None, "simulator", children
                 )
