@@ -34,6 +34,7 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 RUN_ENDS = 60_000  # ms
+SIMULATOR_RULE = "miscount:model=opus"  # given to `manage.py up`, kept by every test
 
 pytestmark = pytest.mark.browser
 
@@ -72,7 +73,11 @@ def app(tmp_path_factory):
     )
     log = (work / "up.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "up"], env=env, stdout=log, stderr=subprocess.STDOUT
+        # The simulator's opus miscounts (see the README): a comparison with something to show.
+        [sys.executable, str(ROOT / "manage.py"), "up", "--simulator-rule", SIMULATOR_RULE],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{web_port}"
     try:
@@ -112,9 +117,10 @@ def page(browser):
 
 
 def set_rules(app, rules):
+    """Replace the simulator's rules with ``rules``, keeping the one `manage.py up` was started with."""
     request = urllib.request.Request(
         app["sim"] + "/_simulator/rules",
-        data=json.dumps({"rules": rules}).encode(),
+        data=json.dumps({"rules": [SIMULATOR_RULE, *rules]}).encode(),
         headers={"content-type": "application/json"},
         method="POST",
     )
@@ -190,6 +196,19 @@ def test_launch_haiku_and_sonnet_together_and_land_on_the_comparison(page, app):
     shot(page, "compare")
 
 
+def test_a_comparison_shows_where_a_weaker_model_disagrees(page, app):
+    fill_new_run(page, app, model="local", compare_model="opus")
+    page.click("button:has-text('Start run')")
+    page.wait_for_url(re.compile(r"/compare/\?a=audit-scan-.*&b=audit-scan-"))
+    expect(page.locator("table.compare-head")).to_contain_text("A (ground truth)")
+    expect(page.locator("table.items-compare tr.disagree").first).to_be_visible(timeout=RUN_ENDS)
+    expect(page.locator("table.signals")).to_contain_text("Accuracy of B against A")
+    page.click("#only-disagreements")
+    expect(page.locator("table.items-compare tr.agree")).to_have_count(0)
+    expect(page.locator("table.items-compare .diff").first).to_be_visible()
+    shot(page, "compare-disagreements")
+
+
 def test_a_failed_batch_is_retried_from_the_page(page, app):
     set_rules(app, [{"behaviour": "empty-file", "batch": 1, "times": 1}])
     fill_new_run(page, app, model="haiku")
@@ -215,8 +234,8 @@ def test_filter_the_history(page, app):
     rows = page.locator("table.runs tbody tr")
     assert rows.count() >= 4
     page.select_option("select[name=model]", "local")
-    expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text(local_run)
+    expect(rows.filter(has_text=local_run)).to_have_count(1)
+    expect(rows.filter(has_text="haiku")).to_have_count(0)
     page.select_option("select[name=model]", "")
     page.fill("input[name=q]", local_run[-4:])
     expect(rows).to_have_count(1)
