@@ -50,6 +50,7 @@ def history_queryset(params) -> QuerySet:
     if query:
         runs = runs.filter(Q(run_id__icontains=query) | Q(inputs__docs_root__icontains=query))
     tiers = {f"tier_{t.lower()}": Count("items", filter=Q(items__tier=t)) for t in TIERS}
+    tiers["item_count"] = Count("items")
     # Meta.ordering does not apply to a GROUP BY query: order explicitly, or pages could overlap.
     return runs.annotate(**tiers).order_by("-created_at", "-id")
 

@@ -50,6 +50,11 @@ def test_post_a_learn_run_and_see_its_tiers(client, learn_form, sync_tasks):
     body = client.get(f"/runs/{run.run_id}/").content.decode()
     assert body.count('class="tier-col"') == 4 and body.count("agent-box st-verified") == 7
     assert f"Documentation Plan: {TITLE}" in body and "Tripwire Candidates" in body
+    # In the history, a learn run counts its tripwire candidates and documentation items.
+    history = client.get("/").content.decode()
+    row = history[history.index(run.run_id) :]
+    row = row[: row.index("</tr>")]
+    assert f'<td class="num">{run.items.count()}</td>' in row and run.items.count() > 0
 
 
 def test_learn_input_errors_go_next_to_their_field(client, learn_form, tmp_path):
