@@ -32,6 +32,10 @@ class CompareError(Exception):
     """Two runs that cannot be compared; the message is shown to the user as is."""
 
 
+class UnknownRunError(CompareError):
+    """One of the two run ids names no run (the pages answer 404)."""
+
+
 # --- metrics (pure) ----------------------------------------------------------------------------------
 def _check_pairs(a: Sequence, b: Sequence) -> int:
     if len(a) != len(b):
@@ -273,7 +277,7 @@ def _load_runs(run_id_a: str, run_id_b: str) -> tuple[Run, Run]:
     runs = {run.run_id: run for run in Run.objects.filter(run_id__in=[run_id_a, run_id_b])}
     for run_id in (run_id_a, run_id_b):
         if run_id not in runs:
-            raise CompareError(f"no run {run_id!r}")
+            raise UnknownRunError(f"no run {run_id!r}")
     run_a, run_b = runs[run_id_a], runs[run_id_b]
     if run_a.operation != run_b.operation:
         raise CompareError(

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import engine
-from .compare import CompareError, compare_runs
+from .compare import CompareError, UnknownRunError, compare_runs
 from .errors import InputError
 from .estimate import estimate
 from .export import EXPORT_FORMATS, export_filename, export_run
@@ -190,5 +190,5 @@ def compare(request):
                 context["plan_b_html"] = render_markdown(comparison.plan_b)
         except CompareError as exc:
             context["error"] = str(exc)
-            status = 404 if "no run" in str(exc) else 400
+            status = 404 if isinstance(exc, UnknownRunError) else 400
     return render(request, _fragment(request, "runs/compare.html", "compare-body"), context, status=status)
