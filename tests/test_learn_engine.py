@@ -173,3 +173,16 @@ def test_session_file_that_is_not_json_lines(learn_inputs, tmp_path):
     with pytest.raises(InputError, match="line 2") as error:
         engine.create_run("learn", {**learn_inputs, "sessions": [str(bad)]}, model="local")
     assert error.value.field == "sessions"
+
+
+def test_a_weaker_model_shows_in_a_learn_comparison(learn_inputs, sync_tasks, simulator):
+    from runs.compare import compare_runs
+
+    simulator.set_rules([{"behaviour": "miscount", "model": "haiku"}])
+    sonnet = start(learn_inputs, model="sonnet")
+    haiku = start(learn_inputs, model="haiku")
+    assert sonnet.status == haiku.status == RunStatus.SUCCEEDED
+    c = compare_runs(sonnet.run_id, haiku.run_id)
+    assert c.only_b and not c.only_a and c.matched and c.jaccard < 1
+    assert [x["action"] for x in c.only_b] == ["Changing the retry settings without reading the runner docs"]
+    assert c.items_a["HIGH"] and len(c.items_b["HIGH"]) == len(c.items_a["HIGH"]) - 1

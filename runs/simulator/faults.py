@@ -69,7 +69,8 @@ MISBEHAVIOURS: dict[str, str] = {
     "wrong-final": "writes correctly but ends with a message other than the final message",
     "refusal": "refuses at once (stop_reason refusal)",
     "drift": "learn's tripwire-extractor writes tripwire_candidates with title/description field names",
-    "miscount": "audit-scan: miscounts a few signals of about one doc in three, the way a weaker model does",
+    "miscount": "plays a weaker model: audit-scan miscounts a few signals of about one doc in three; learn "
+    "rates the plan's first item lower and invents one more tripwire candidate",
 }
 
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 
 from runs.operations.learn import prompts
-from runs.operations.learn.agents import DOCS, HEADINGS, TRIPWIRES
+from runs.operations.learn.agents import DOCS, HEADINGS, PLAN, TRIPWIRES
 from runs.operations.learn.local import analyse
 
 from .. import tokens
@@ -89,10 +89,28 @@ def _drifted(content: str) -> str:
     return json.dumps({"tripwire_candidates": candidates}, indent=2, ensure_ascii=False) + "\n"
 
 
+EXTRA_TRIPWIRE = {
+    "action": "Changing the retry settings without reading the runner docs",
+    "warning": "Read the batch runner doc first: retries interact with the budget.",
+    "target_doc_path": "tripwires.md",
+}
+
+
+def _miscounted(kind: str, content: str) -> str:
+    """What a weaker model does to a plan: rates its first item lower, and invents one more tripwire."""
+    if kind == PLAN:
+        return content.replace("**HIGH**", "**MEDIUM**", 1)
+    if kind == TRIPWIRES:
+        data = json.loads(content)
+        data["candidates"].append(EXTRA_TRIPWIRE)
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return content
+
+
 class LearnPlayer(Player):
     name = "learn"
     marker = prompts.OPERATION_MARKER
-    behaviours = frozenset(MISBEHAVIOURS) - {"miscount"}  # miscount is audit-scan's signals only
+    behaviours = frozenset(MISBEHAVIOURS)
 
     def target(self, conversation: Conversation) -> Target:
         assignment = prompts.parse_batch_message(conversation.first_user_text)
@@ -190,6 +208,8 @@ class LearnPlayer(Player):
             content = _missing_item(kind, content)
         elif behaviour == "drift" and kind == TRIPWIRES:
             content = _drifted(content)
+        elif behaviour == "miscount":
+            content = _miscounted(kind, content)
         note = f"Read {len(inputs)} of {len(assignment.inputs)} inputs"
         if read_failed:
             note += f" ({len(read_failed)} could not be read and are left out: {', '.join(read_failed)})"
