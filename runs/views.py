@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import engine
+from .cluster import cluster_alive
 from .compare import CompareError, UnknownRunError, compare_runs
 from .errors import InputError
 from .estimate import estimate
@@ -99,6 +100,8 @@ def run_detail(request, run_id):
         "tiers": _tier_counts(run),
         "tiers_graph": _tiers_graph(run, batches),
         "price_lines": price_lines(run),
+        # A run page that never moves because nothing runs the batches should say so.
+        "no_cluster": not run.is_finished and not cluster_alive(),
         "export_formats": list(EXPORT_FORMATS),
         "other_runs": Run.objects.filter(operation=run.operation).exclude(pk=run.pk)[:20],
     }

@@ -55,6 +55,19 @@ def test_the_page_says_which_prices_the_run_was_costed_with(client, docs_root, s
     assert "5 times that for a request over 100,000 tokens" in body
 
 
+def test_a_running_run_with_no_worker_cluster_says_so(client, tmp_path, monkeypatch):
+    from runs import views
+
+    run = make_run(tmp_path, status="running")
+    monkeypatch.setattr(views, "cluster_alive", lambda: False)
+    assert "No worker cluster is running" in client.get(f"/runs/{run.run_id}/").content.decode()
+    monkeypatch.setattr(views, "cluster_alive", lambda: True)
+    assert "No worker cluster is running" not in client.get(f"/runs/{run.run_id}/").content.decode()
+    finished = make_run(tmp_path)
+    monkeypatch.setattr(views, "cluster_alive", lambda: False)
+    assert "No worker cluster is running" not in client.get(f"/runs/{finished.run_id}/").content.decode()
+
+
 def test_simulator_banner(client, tmp_path):
     run = make_run(tmp_path, model="haiku", used_simulator=True)
     assert "Simulated run." in client.get(f"/runs/{run.run_id}/").content.decode()
