@@ -79,6 +79,20 @@ def _text_block(kind: str, text: str, name: str = "", is_error: bool = False) ->
     }
 
 
+def _tool_input(tool_input) -> str:
+    """A tool call's input, readable: ``key: value`` lines, and a long text (write_file's content) as is
+    below its key rather than as one JSON string full of ``\\n``."""
+    if not isinstance(tool_input, dict):
+        return json.dumps(tool_input, indent=2)
+    lines = []
+    for key, value in tool_input.items():
+        if isinstance(value, str) and "\n" in value:
+            lines.append(f"{key}:\n{value}")
+        else:
+            lines.append(f"{key}: {value if isinstance(value, str) else json.dumps(value)}")
+    return "\n".join(lines)
+
+
 def transcript_turns(transcript: list[dict]) -> list[Turn]:
     turns = []
     for entry in transcript:

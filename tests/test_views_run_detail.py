@@ -153,6 +153,12 @@ def test_batch_page_shows_items_output_escaped_and_transcript(client, tmp_path):
             "content": [
                 {"type": "thinking", "thinking": "Reading the docs.", "signature": "s"},
                 {"type": "tool_use", "id": "t1", "name": "read_file", "input": {"path": "a.md"}},
+                {
+                    "type": "tool_use",
+                    "id": "t2",
+                    "name": "write_file",
+                    "input": {"path": "/o.md", "content": "path: a.md\nlines: 3\n"},
+                },
             ],
             "stop_reason": "tool_use",
             "usage": {"input_tokens": 1, "output_tokens": 2, "cache_write_tokens": 3, "cache_read_tokens": 4},
@@ -167,6 +173,7 @@ def test_batch_page_shows_items_output_escaped_and_transcript(client, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>alert(1)" not in body
     assert "Failed: empty file" in body
     assert "read_file" in body and "Reading the docs." in body
+    assert "path: /o.md\ncontent:\npath: a.md\nlines: 3" in body  # written content shown as text, not JSON
     assert "<details><summary>40 lines" in body  # the long tool result is folded
     assert "a.md" in body
     assert client.get(f"/runs/{run.run_id}/batches/9/").status_code == 404
