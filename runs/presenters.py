@@ -108,11 +108,8 @@ def transcript_turns(transcript: list[dict]) -> list[Turn]:
             elif kind == "thinking":
                 turn.blocks.append(_text_block("thinking", block.get("thinking", "")))
             elif kind == "tool_use":
-                turn.blocks.append(
-                    _text_block(
-                        "tool_use", json.dumps(block.get("input"), indent=2), name=block.get("name", "")
-                    )
-                )
+                name = block.get("name", "")
+                turn.blocks.append(_text_block("tool_use", _tool_input(block.get("input")), name=name))
             elif kind == "tool_result":
                 content = block.get("content")
                 if isinstance(content, list):
