@@ -175,12 +175,30 @@ class Player:
         lines = conversation.system_text.strip().splitlines()
         return bool(self.marker) and bool(lines) and lines[0].strip() == self.marker
 
+    def assignment(self, conversation: Conversation):
+        """The batch assignment read from the first user message (with ``run_id`` and ``index``), or None."""
+        return None
+
     def target(self, conversation: Conversation) -> Target:
         """The run and batch this conversation belongs to, for fault rules."""
-        return Target()
+        assignment = self.assignment(conversation)
+        return Target(run_id=assignment.run_id, batch=assignment.index) if assignment else Target()
 
     def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
         raise NotImplementedError
+
+
+def refusal() -> Turn:
+    """What the ``refusal`` misbehaviour answers (a new Turn each time: the server fills answers in)."""
+    return Turn(
+        [],
+        stop_reason="refusal",
+        stop_details={
+            "type": "refusal",
+            "category": None,
+            "explanation": "Simulated refusal (erkweb simulator rule 'refusal').",
+        },
+    )
 
 
 class PolitePlayer(Player):

@@ -22,8 +22,19 @@ import re
 from runs.operations.audit_scan import batchfile, prompts, signals
 
 from .. import tokens
-from ..faults import MISBEHAVIOURS, Target
-from . import Conversation, Player, Turn, after_write, result_ok, result_text, text, thinking, tool_use
+from ..faults import MISBEHAVIOURS
+from . import (
+    Conversation,
+    Player,
+    Turn,
+    after_write,
+    refusal,
+    result_ok,
+    result_text,
+    text,
+    thinking,
+    tool_use,
+)
 
 OUTSIDE_PATH = "../../escape.md"
 WRONG_FINAL = "Done! All docs measured."
@@ -59,14 +70,11 @@ class AuditScanPlayer(Player):
     marker = prompts.OPERATION_MARKER
     behaviours = frozenset(MISBEHAVIOURS) - {"drift"}  # drift is learn's tripwire JSON only
 
-    def target(self, conversation: Conversation) -> Target:
-        assignment = prompts.parse_batch_message(conversation.first_user_text)
-        if assignment is None:
-            return Target()
-        return Target(run_id=assignment.run_id, batch=assignment.index)
+    def assignment(self, conversation: Conversation):
+        return prompts.parse_batch_message(conversation.first_user_text)
 
     def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
-        assignment = prompts.parse_batch_message(conversation.first_user_text)
+        assignment = self.assignment(conversation)
         if assignment is None:
             return Turn(
                 [
@@ -77,15 +85,7 @@ class AuditScanPlayer(Player):
                 ]
             )
         if behaviour == "refusal":
-            return Turn(
-                [],
-                stop_reason="refusal",
-                stop_details={
-                    "type": "refusal",
-                    "category": None,
-                    "explanation": "Simulated refusal (erkweb simulator rule 'refusal').",
-                },
-            )
+            return refusal()
 
         paths = list(assignment.paths)
         output_path = assignment.output_path

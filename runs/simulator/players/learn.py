@@ -40,8 +40,19 @@ from runs.operations.learn.agents import DOCS, HEADINGS, PLAN, TRIPWIRES
 from runs.operations.learn.local import analyse
 
 from .. import tokens
-from ..faults import MISBEHAVIOURS, Target
-from . import Conversation, Player, Turn, after_write, result_ok, result_text, text, thinking, tool_use
+from ..faults import MISBEHAVIOURS
+from . import (
+    Conversation,
+    Player,
+    Turn,
+    after_write,
+    refusal,
+    result_ok,
+    result_text,
+    text,
+    thinking,
+    tool_use,
+)
 
 OUTSIDE_PATH = "../../escape.md"
 WRONG_FINAL = "Done! The analysis is complete."
@@ -112,14 +123,11 @@ class LearnPlayer(Player):
     marker = prompts.OPERATION_MARKER
     behaviours = frozenset(MISBEHAVIOURS)
 
-    def target(self, conversation: Conversation) -> Target:
-        assignment = prompts.parse_batch_message(conversation.first_user_text)
-        if assignment is None:
-            return Target()
-        return Target(run_id=assignment.run_id, batch=assignment.index)
+    def assignment(self, conversation: Conversation):
+        return prompts.parse_batch_message(conversation.first_user_text)
 
     def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
-        assignment = prompts.parse_batch_message(conversation.first_user_text)
+        assignment = self.assignment(conversation)
         if assignment is None:
             return Turn(
                 [
@@ -130,15 +138,7 @@ class LearnPlayer(Player):
                 ]
             )
         if behaviour == "refusal":
-            return Turn(
-                [],
-                stop_reason="refusal",
-                stop_details={
-                    "type": "refusal",
-                    "category": None,
-                    "explanation": "Simulated refusal (erkweb simulator rule 'refusal').",
-                },
-            )
+            return refusal()
 
         kind = assignment.kind
         output_path = assignment.output_path
