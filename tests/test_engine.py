@@ -30,6 +30,14 @@ def long_ago():
     return timezone.now() - timedelta(seconds=settings.ERKWEB_WORKER_TIMEOUT + 1)
 
 
+def running_run_with_no_worker(docs_root, monkeypatch, *, agents: int) -> Run:
+    """A run whose tasks were never delivered: running, its batches waiting for a worker."""
+    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
+    run = start(docs_root, agents=agents)
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
+    return run
+
+
 def start(docs_root, *, model="local", agents=3, **inputs):
     return engine.create_run(
         "audit-scan", {"docs_root": str(docs_root), **inputs}, model=model, agents=agents, as_of=AS_OF_DATE
@@ -190,9 +198,7 @@ def test_write_outside_the_output_path_is_refused(docs_root, sync_tasks, simulat
 
 def test_cancel_stops_pending_batches(docs_root, sync_tasks, monkeypatch):
     # Hold the tasks back so the batches stay pending, as if no worker had taken them yet.
-    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
-    run = start(docs_root, agents=2)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
+    run = running_run_with_no_worker(docs_root, monkeypatch, agents=2)
     run.batches.update(status=BatchStatus.PENDING)
     assert engine.cancel_run(reload(run))
     run = reload(run)
@@ -205,9 +211,7 @@ def test_cancel_stops_pending_batches(docs_root, sync_tasks, monkeypatch):
 
 
 def test_redelivered_batch_reruns_from_scratch(docs_root, sync_tasks, monkeypatch):
-    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
-    run = start(docs_root, agents=1)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
+    run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
     batch = run.batches.get()
     # A worker took the batch, half-wrote its file, and died longer ago than the worker timeout.
     Batch.objects.filter(pk=batch.pk).update(
@@ -224,9 +228,7 @@ def test_redelivered_batch_reruns_from_scratch(docs_root, sync_tasks, monkeypatc
 
 
 def test_a_duplicate_delivery_while_the_first_worker_runs_is_refused(docs_root, sync_tasks, monkeypatch):
-    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
-    run = start(docs_root, agents=1)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
+    run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
     batch = run.batches.get()
     # A worker started the batch a moment ago and is still within its time.
     Batch.objects.filter(pk=batch.pk).update(
@@ -239,9 +241,7 @@ def test_a_duplicate_delivery_while_the_first_worker_runs_is_refused(docs_root, 
 
 
 def test_worker_that_died_after_writing_is_finished_by_the_redelivery(docs_root, sync_tasks, monkeypatch):
-    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
-    run = start(docs_root, agents=1)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
+    run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
     batch = run.batches.get()
     # The agent wrote its file, then the worker died before verifying it.
     Path(batch.output_path).write_text(
@@ -269,9 +269,7 @@ def test_worker_that_died_while_aggregating_is_finished_by_the_redelivery(docs_r
 
 
 def test_batch_lost_too_many_times_fails(docs_root, sync_tasks, monkeypatch):
-    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
-    run = start(docs_root, agents=1)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
+    run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
     batch = run.batches.get()
     Batch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.RUNNING, deliveries=settings.ERKWEB_BATCH_MAX_ATTEMPTS, started_at=long_ago()
