@@ -9,6 +9,7 @@ from django.conf import settings
 from runs.agent import AgentCancelled, AgentFailed, Limits, run_agent, with_breakpoint
 from runs.operations.audit_scan import prompts
 from runs.operations.audit_scan.local import local_batch_text
+from runs.operations.base import final_message
 from runs.tools import Toolbox
 
 LIMITS = Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=60)
@@ -45,7 +46,7 @@ def agent(sim, batch, *, limits=LIMITS, retries=0, turns=None, cancelled=lambda:
         toolbox=batch["toolbox"],
         limits=limits,
         prices=settings.ERKWEB_MODELS["sonnet"],
-        expected_final=prompts.final_message(str(batch["out"])),
+        expected_final=final_message(str(batch["out"])),
         on_turn=lambda usage, cost, entries: turns.append((usage, cost, entries)),
         cancelled=cancelled,
     )

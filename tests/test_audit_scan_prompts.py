@@ -9,9 +9,9 @@ from runs.operations.audit_scan.prompts import (
     SYSTEM_PROMPT,
     BatchAssignment,
     batch_message,
-    final_message,
     parse_batch_message,
 )
+from runs.operations.base import final_message
 
 MESSAGE = {
     "run_id": "audit-scan-20260316-142000-ab12",

@@ -10,6 +10,7 @@ import pytest
 from runs.operations.audit_scan import prompts
 from runs.operations.audit_scan.batchfile import format_batch, parse_batch
 from runs.operations.audit_scan.signals import measure
+from runs.operations.base import final_message
 from runs.simulator import tokens
 from runs.simulator.server import start_simulator
 from tests.simulator_fixtures import (
@@ -74,7 +75,7 @@ def test_a_full_batch_takes_four_turns_and_writes_exact_numbers(sim, tree):
     assert output.read_text() == expected_file(repo, docs, PATHS)
     parse_batch(output.read_text(), PATHS)  # and it verifies
     assert kinds[3] == ["text"]
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
 
     # Thinking blocks were sent back unchanged (the loop sends model_dump of each block) and accepted.
     sent_back = convo.requests[-1][1]["content"][0]
@@ -93,7 +94,7 @@ def test_tool_results_as_text_blocks_give_the_same_file(sim, tree):
     convo = drive(
         client(sim.url), Tools(docs, repo, output, read_as_blocks=True), batch_message(output, PATHS)
     )
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     assert output.read_text() == expected_file(repo, docs, PATHS)
 
 
@@ -154,7 +155,7 @@ def test_cache_usage_across_batches_and_turns(sim, tree):
     out2 = tmp / "batch-2.md"
     second = drive(api, Tools(docs, repo, out2), batch_message(out2, PATHS[2:], index=2, count=2))
     assert second.responses[0].usage.cache_read_input_tokens == prefix
-    assert second.final_text == prompts.final_message(str(out2))
+    assert second.final_text == final_message(str(out2))
     assert out2.read_text() == expected_file(repo, docs, PATHS[2:])
 
 
@@ -163,7 +164,7 @@ def test_a_doc_that_cannot_be_read_is_left_out(sim, tree):
     output = tmp / "batch-1.md"
     paths = ["alpha.md", "gone.md", "delta.md"]
     convo = drive(client(sim.url), Tools(docs, repo, output), batch_message(output, paths))
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     assert output.read_text() == expected_file(repo, docs, ["alpha.md", "delta.md"])
 
 
@@ -198,7 +199,7 @@ def test_turns_are_stateless_and_survive_a_restart(tree):
             messages.append(
                 {"role": "user", "content": [tools.run(b) for b in response.content if b.type == "tool_use"]}
             )
-    assert response.content[0].text == prompts.final_message(str(output))
+    assert response.content[0].text == final_message(str(output))
     assert output.read_text() == expected_file(repo, docs, PATHS)
 
 
@@ -224,7 +225,7 @@ def test_thinking_off_means_no_thinking_blocks(sim, tree):
         messages.append(
             {"role": "user", "content": [tools.run(b) for b in response.content if b.type == "tool_use"]}
         )
-    assert response.content[0].text == prompts.final_message(str(output))
+    assert response.content[0].text == final_message(str(output))
 
 
 def test_a_small_max_tokens_cuts_the_write(sim, tree):

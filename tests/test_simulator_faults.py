@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from runs.management.commands.simulator import Command, is_loopback
-from runs.operations.audit_scan import prompts
 from runs.operations.audit_scan.batchfile import BatchFileError, format_batch, parse_batch
 from runs.operations.audit_scan.signals import measure
+from runs.operations.base import final_message
 from runs.simulator.faults import Rule, RuleBook, Target, parse_rule
 from runs.simulator.server import start_simulator
 from tests.simulator_fixtures import (
@@ -117,7 +117,7 @@ def test_slow(sim):
 def test_http_faults_hit_only_their_batch(sim, tree):
     sim.set_rules([{"behaviour": "server-error", "batch": 2}])
     convo, _, output = run_batch(sim, tree, index=1, count=2)
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     with pytest.raises(anthropic.InternalServerError):
         run_batch(sim, tree, index=2, count=2)
     assert sim.rules[0]["fired"] == 1
@@ -133,7 +133,7 @@ def test_http_faults_can_hit_a_later_turn(sim, tree):
     with pytest.raises(anthropic.RateLimitError):
         run_batch(sim, tree)
     convo, _, output = run_batch(sim, tree)
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     assert [rule["fired"] for rule in sim.rules] == [0, 2]
 
 
@@ -156,14 +156,14 @@ def test_no_write_reads_then_claims_the_final_message(sim, tree):
     sim.set_rules(["no-write"])
     convo, tools, output = run_batch(sim, tree)
     assert [name for name, _ in tools.calls] == ["read_file"] * 3
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     assert not output.exists()
 
 
 def test_empty_file(sim, tree):
     sim.set_rules(["empty-file"])
     convo, _, output = run_batch(sim, tree)
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     assert output.read_text() == ""
     with pytest.raises(BatchFileError, match="empty file"):
         parse_batch(output.read_text(), PATHS)
@@ -172,7 +172,7 @@ def test_empty_file(sim, tree):
 def test_malformed_file(sim, tree):
     sim.set_rules(["malformed-file"])
     convo, _, output = run_batch(sim, tree)
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     assert "lines: many" in output.read_text().split("\n\n")[1]
     with pytest.raises(BatchFileError, match="block 2: lines is not a whole number"):
         parse_batch(output.read_text(), PATHS)
@@ -181,7 +181,7 @@ def test_malformed_file(sim, tree):
 def test_missing_item(sim, tree):
     sim.set_rules(["missing-item"])
     convo, _, output = run_batch(sim, tree)
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     assert output.read_text() == expected_file(tree, PATHS[:-1])
     with pytest.raises(BatchFileError, match=f"missing: {PATHS[-1]}"):
         parse_batch(output.read_text(), PATHS)
@@ -194,7 +194,7 @@ def test_write_outside(sim, tree):
     refused = convo.messages[-2]["content"][0]
     assert refused["is_error"] is True and refused["content"].startswith("error: ")
     assert convo.last.stop_reason == "end_turn"
-    assert convo.final_text != prompts.final_message(str(output))
+    assert convo.final_text != final_message(str(output))
     assert not output.exists()
     assert not (tree[2] / "escape.md").exists()
 

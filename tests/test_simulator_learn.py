@@ -9,7 +9,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from runs.operations.base import VerificationError
+from runs.operations.base import VerificationError, final_message
 from runs.operations.learn import agents as A
 from runs.operations.learn import prompts
 from runs.operations.learn.files import check_file, parse_candidates
@@ -180,7 +180,7 @@ def run_pipeline(sim, folder: Folder, until: str | None = None) -> None:
         if kind == until:
             return
         convo, _, output = run_agent(sim, folder, kind, inputs, index=index)
-        assert convo.final_text == prompts.final_message(str(output))
+        assert convo.final_text == final_message(str(output))
         check_file(kind, output.read_text(), title=TITLE)
 
 
@@ -205,7 +205,7 @@ def test_every_agent_takes_three_turns_and_writes_what_the_local_analyser_writes
         assert second[1].name == "write_file" and second[1].input["path"] == str(output)
         assert output.read_text() == expected(folder, kind, inputs, toolbox), kind
         assert [b.type for b in convo.responses[2].content] == ["text"]
-        assert convo.final_text == prompts.final_message(str(output))
+        assert convo.final_text == final_message(str(output))
         assert check_file(kind, output.read_text(), title=TITLE).warnings == ()
         assert [name for name, _ in convo.calls].count("write_file") == 1
 
@@ -221,14 +221,14 @@ def test_a_docs_check_without_hints_writes_at_once(sim, folder):
     convo, toolbox, output = run_agent(sim, folder, A.DOCS, (), hints=())
     assert convo.stops == ["tool_use", "end_turn"]
     assert output.read_text() == expected(folder, A.DOCS, (), toolbox, hints=())
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
 
 
 def test_an_input_that_cannot_be_read_is_left_out(sim, folder):
     run_pipeline(sim, folder, until=A.GAPS)
     (folder.run / TIER1_OUT[3]).unlink()  # the comments analysis is gone
     convo, toolbox, output = run_agent(sim, folder, A.GAPS, TIER1_OUT)
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     assert output.read_text() == expected(folder, A.GAPS, TIER1_OUT, toolbox)
     assert "pr-comments-analysis.md" not in output.read_text()
 
@@ -256,7 +256,7 @@ def test_drift_renames_the_tripwire_fields_and_erkweb_repairs_it(sim, folder):
     run_pipeline(sim, folder, until=A.TRIPWIRES)
     sim.set_rules(["drift"])
     convo, toolbox, output = run_agent(sim, folder, A.TRIPWIRES, (PLAN_OUT, GAPS_OUT), index=7)
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     drifted = json.loads(output.read_text())
     canonical = json.loads(expected(folder, A.TRIPWIRES, (PLAN_OUT, GAPS_OUT), toolbox))
     assert list(drifted) == ["tripwire_candidates"]
@@ -297,7 +297,7 @@ DIFF_INPUTS = (A.DIFF_FILE, A.LOG_FILE)
 def test_bad_markdown_files_fail_verification(sim, folder, behaviour, problem):
     sim.set_rules([behaviour])
     convo, _, output = run_agent(sim, folder, A.DIFF, DIFF_INPUTS)
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
     with pytest.raises(VerificationError, match=problem):
         check_file(A.DIFF, output.read_text(), title=TITLE)
 
@@ -334,7 +334,7 @@ def test_the_other_misbehaviours(sim, folder):
 
     convo, _, output = diff_agent("no-write")
     assert convo.stops == ["tool_use", "end_turn"] and not output.exists()
-    assert convo.final_text == prompts.final_message(str(output))
+    assert convo.final_text == final_message(str(output))
 
     convo, _, output = diff_agent("write-outside")
     assert convo.calls[-1] == ("write_file", {"path": OUTSIDE_PATH, "content": convo.calls[-1][1]["content"]})

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from runs.models import Batch, Run
 
 
+def final_message(output_path: str) -> str:
+    """What every agent ends with (DESIGN: the pattern), whatever its operation."""
+    return f"Output written to {output_path}"
+
+
 class VerificationError(Exception):
     """A batch file that does not hold what it must; ``reason`` names the first problem."""
 
@@ -92,7 +97,7 @@ class Operation:
         raise NotImplementedError
 
     def expected_final(self, batch: "Batch") -> str:
-        return f"Output written to {batch.output_path}"
+        return final_message(batch.output_path)
 
     def local_output(self, run: "Run", batch: "Batch") -> str:
         """The batch file's text as the deterministic ``local`` executor writes it."""

@@ -68,9 +68,6 @@ class AuditScan(Operation):
             paths=batch.items,
         )
 
-    def expected_final(self, batch) -> str:
-        return prompts.final_message(batch.output_path)
-
     def toolbox(self, run, batch, output: Path) -> Toolbox:
         return Toolbox(
             read_root=Path(run.inputs["docs_root"]),

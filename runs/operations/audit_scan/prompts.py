@@ -179,7 +179,3 @@ def parse_batch_message(text: str) -> BatchAssignment | None:
         output_path=match["output_path"],
         paths=paths,
     )
-
-
-def final_message(output_path: str) -> str:
-    return f"Output written to {output_path}"

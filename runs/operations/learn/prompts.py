@@ -147,7 +147,3 @@ def parse_batch_message(text: str) -> LearnAssignment | None:
         hints=hints,
         inputs=inputs,
     )
-
-
-def final_message(output_path: str) -> str:
-    return f"Output written to {output_path}"

@@ -20,6 +20,7 @@ import hashlib
 import re
 
 from runs.operations.audit_scan import batchfile, prompts, signals
+from runs.operations.base import final_message
 
 from .. import tokens
 from ..faults import MISBEHAVIOURS
@@ -119,7 +120,7 @@ class AuditScanPlayer(Player):
             return after_write(
                 writes[-1][1],
                 behaviour,
-                final=prompts.final_message(output_path),
+                final=final_message(output_path),
                 wrong_final=WRONG_FINAL,
                 refused="I tried to save the results next to the docs, but the write tool refused that path, "
                 "so I am stopping here without an output file.",
@@ -137,7 +138,7 @@ class AuditScanPlayer(Player):
             return Turn(blocks, stop_reason="tool_use")
 
         if behaviour == "no-write":
-            return Turn([text(prompts.final_message(output_path))])
+            return Turn([text(final_message(output_path))])
 
         measured = [path for path in paths if path in reads]
         # Turn 2: check the path references that decide broken_paths.

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 
+from runs.operations.base import final_message
 from runs.operations.learn import prompts
 from runs.operations.learn.agents import DOCS, HEADINGS, PLAN, TRIPWIRES
 from runs.operations.learn.local import analyse
@@ -169,7 +170,7 @@ class LearnPlayer(Player):
             return after_write(
                 writes[-1][1],
                 behaviour,
-                final=prompts.final_message(output_path),
+                final=final_message(output_path),
                 wrong_final=WRONG_FINAL,
                 refused="I tried to save the analysis next to the run folder, but the write tool refused "
                 "that path, so I am stopping here without an output file.",
@@ -189,7 +190,7 @@ class LearnPlayer(Player):
             return Turn(blocks, stop_reason="tool_use")
 
         if behaviour == "no-write":
-            return Turn([text(prompts.final_message(output_path))])
+            return Turn([text(final_message(output_path))])
 
         # Turn 2: analyse and write.
         inputs = {path: reads[path] for path in assignment.inputs if path in reads}
