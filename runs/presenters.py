@@ -28,7 +28,7 @@ class Progress:
         return round(100 * self.batches_verified / self.batches_total) if self.batches_total else 0
 
 
-def progress(run: Run, batches) -> Progress:
+def progress(batches) -> Progress:
     verified = [b for b in batches if b.status == BatchStatus.VERIFIED]
     return Progress(
         batches_total=len(batches),

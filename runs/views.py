@@ -95,9 +95,10 @@ def run_detail(request, run_id):
     context = {
         "run": run,
         "batches": batches,
-        "progress": progress(run, batches),
+        "progress": progress(batches),
         "report_html": render_markdown(run.report) if run.report else "",
-        "tiers": _tier_counts(run),
+        # Polled every second while the run goes on: the counts alone, not the whole summary.
+        "tiers": get_operation(run.operation).tier_counts(run),
         "tiers_graph": _tiers_graph(run, batches),
         "price_lines": price_lines(run),
         # A run page that never moves because nothing runs the batches should say so.
@@ -114,10 +115,6 @@ def _tiers_graph(run: Run, batches) -> list[dict]:
         {"stage": stage, "name": names.get(stage, ""), "batches": [b for b in batches if b.stage == stage]}
         for stage in range(1, run.stages + 1)
     ]
-
-
-def _tier_counts(run: Run) -> dict:
-    return get_operation(run.operation).summary_json(run).get("tiers", {})
 
 
 @require_POST

@@ -115,6 +115,10 @@ class Operation:
         """Build the report from every verified batch file (``{batch index: text}``)."""
         raise NotImplementedError
 
+    def tier_counts(self, run: "Run") -> dict[str, int]:
+        """Items per tier, for operations that sort their items into tiers (shown on the run page)."""
+        return {}
+
     def summary_json(self, run: "Run") -> dict:
         """Operation-specific fields of ``erk show --json``."""
         return {}

@@ -108,13 +108,16 @@ class AuditScan(Operation):
         ]
         return Aggregate(report=report, items=rows)
 
-    def summary_json(self, run) -> dict:
+    def tier_counts(self, run) -> dict[str, int]:
         tiers = Counter(run.items.values_list("tier", flat=True))
+        return {tier: tiers.get(tier, 0) for tier in TIERS}
+
+    def summary_json(self, run) -> dict:
         out = {
             "scanned": run.summary.get("scanned", 0),
             "skipped": run.summary.get("skipped", 0),
             "excluded": run.summary.get("excluded", 0),
-            "tiers": {tier: tiers.get(tier, 0) for tier in TIERS},
+            "tiers": self.tier_counts(run),
         }
         if run.items.exists():
             scored = [_as_scored(item) for item in run.items.all()]
