@@ -24,7 +24,7 @@ import erkweb
 from . import verify
 from .agent import AgentCancelled, AgentFailed, Limits, run_agent
 from .errors import InputError
-from .executors import Endpoint, Executor, check_endpoint, make_client, resolve_endpoint, resolve_model
+from .executors import Endpoint, Executor, api_base_url, check_endpoint, make_client, resolve_model
 from .models import BATCH_OPEN, Batch, BatchStatus, ItemResult, Run, RunStatus, new_run_id
 from .operations import get_operation
 from .operations.base import Operation, Plan
@@ -263,7 +263,7 @@ def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
         run.add_usage_totals()
 
     outcome = run_agent(
-        make_client(resolve_endpoint()),
+        make_client(api_base_url()),
         model_id=batch.model_id,
         system=op.system_prompt(run, batch),
         user_message=op.batch_message(run, batch),

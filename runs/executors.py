@@ -62,18 +62,25 @@ class Endpoint:
     simulator: bool
 
 
-def resolve_endpoint() -> Endpoint:
+def api_base_url() -> str | None:
+    """ANTHROPIC_BASE_URL when set; else None (the SDK's default, the real API) with a key; else the
+    simulator."""
     base_url = os.environ.get("ANTHROPIC_BASE_URL", "").strip()
-    has_key = bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
     if base_url:
-        return Endpoint(base_url.rstrip("/"), simulator=_is_simulator(base_url))
-    if has_key:
+        return base_url.rstrip("/")
+    if os.environ.get("ANTHROPIC_API_KEY", "").strip():
+        return None
+    return settings.ERKWEB_SIMULATOR_URL.rstrip("/")
+
+
+def resolve_endpoint() -> Endpoint:
+    """Where Claude models are reached and whether that is the simulator: a base URL that was set is
+    asked, once, when a run is created (batches only need the URL: ``api_base_url``)."""
+    base_url = api_base_url()
+    if base_url is None:
         return Endpoint(None, simulator=False)
-    return Endpoint(settings.ERKWEB_SIMULATOR_URL.rstrip("/"), simulator=True)
-
-
-def _is_simulator(base_url: str) -> bool:
-    return simulator_health(base_url) is not None
+    explicit = bool(os.environ.get("ANTHROPIC_BASE_URL", "").strip())
+    return Endpoint(base_url, simulator=simulator_health(base_url) is not None if explicit else True)
 
 
 def simulator_health(base_url: str, timeout: float = 1.0) -> dict | None:
@@ -102,13 +109,13 @@ def check_endpoint(executor: Executor) -> Endpoint | None:
     return endpoint
 
 
-def make_client(endpoint: Endpoint):
+def make_client(base_url: str | None):
     import anthropic
 
     key = os.environ.get("ANTHROPIC_API_KEY", "").strip() or SIMULATOR_DUMMY_KEY
     return anthropic.Anthropic(
         api_key=key,
-        base_url=endpoint.base_url,
+        base_url=base_url,
         max_retries=settings.ERKWEB_API_MAX_RETRIES,
         timeout=min(300.0, float(settings.ERKWEB_BATCH_TIME_LIMIT)),
     )

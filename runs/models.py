@@ -42,7 +42,6 @@ class BatchStatus(models.TextChoices):
 
 
 BATCH_OPEN = (BatchStatus.WAITING, BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.WRITTEN)
-BATCH_DONE = (BatchStatus.VERIFIED, BatchStatus.FAILED, BatchStatus.CANCELLED)
 
 
 def new_run_id(operation: str, now=None) -> str:
