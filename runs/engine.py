@@ -256,7 +256,9 @@ def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
         return op.expected_final(batch), []
 
     toolbox = op.toolbox(run, batch, output)
-    executor = resolve_model(batch.model_id)
+    # Costed with the price table the manifest recorded when the run was created, so a change of prices
+    # since then does not make the manifest wrong about this run.
+    prices = run.manifest["stage_models"][str(batch.stage)]["prices"]
 
     def on_turn(usage, cost, entries):
         batch.record_turn(usage=usage, cost=cost, transcript_entries=entries)
@@ -273,7 +275,7 @@ def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
             max_output_tokens=settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS,
             time_limit_s=settings.ERKWEB_BATCH_TIME_LIMIT,
         ),
-        prices=executor.prices,
+        prices=prices,
         expected_final=op.expected_final(batch),
         on_turn=on_turn,
         cancelled=lambda: Run.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists(),
