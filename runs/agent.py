@@ -19,7 +19,7 @@ from decimal import Decimal
 import anthropic
 
 from .executors import call_cost
-from .tools import Toolbox, ToolError
+from .tools import Toolbox, ToolError, ToolFailed, shown
 
 EPHEMERAL = {"type": "ephemeral"}
 
@@ -58,6 +58,14 @@ def usage_dict(usage) -> dict:
 def block_params(content) -> list[dict]:
     """Response blocks as request params, unchanged and in order (thinking blocks keep their signature)."""
     return [block.model_dump(mode="json", exclude_none=True) for block in content]
+
+
+def sendable(blocks: list[dict]) -> list[dict]:
+    """The assistant blocks to send back: the API sometimes answers an empty text block beside a
+    tool_use, then refuses the request that echoes it ("text content blocks must be non-empty"). Only
+    empty and whitespace-only text blocks go; thinking and redacted_thinking blocks are kept unchanged
+    and in order, as the API requires of the turn they belong to."""
+    return [b for b in blocks if not (b.get("type") == "text" and not str(b.get("text", "")).strip())]
 
 
 def with_breakpoint(messages: list[dict]) -> list[dict]:
@@ -152,7 +160,7 @@ def run_agent(
         )
         on_turn(usage, call_cost(prices, usage), pending_entries)
         pending_entries = []
-        messages.append({"role": "assistant", "content": content})
+        messages.append({"role": "assistant", "content": sendable(content)})
 
         stop = response.stop_reason
         if stop == "max_tokens":
@@ -187,9 +195,19 @@ def run_agent(
 
 
 def _run_tool(toolbox: Toolbox, block, warnings: list[str]) -> dict:
+    """One tool call as its tool_result: whatever happens, a result with text, never an exception (a
+    tool that met an odd file costs the agent a turn, not the batch its work)."""
+    name = shown(block.name)
     try:
-        text = toolbox.call(block.name, block.input)
+        text = toolbox.call(block.name, block.input) or "(no output)"
         return {"type": "tool_result", "tool_use_id": block.id, "content": text}
+    except ToolFailed as exc:
+        warnings.append(f"tool error: {exc}")
+        message = str(exc)
     except ToolError as exc:
-        warnings.append(f"refused {block.name}: {exc}")
-        return {"type": "tool_result", "tool_use_id": block.id, "content": f"error: {exc}", "is_error": True}
+        warnings.append(f"refused {name}: {exc}")
+        message = str(exc)
+    except Exception as exc:  # a tool's bug must not end the batch either
+        warnings.append(f"{name} failed: {type(exc).__name__}")
+        message = f"{name} failed: {type(exc).__name__}"
+    return {"type": "tool_result", "tool_use_id": block.id, "content": f"error: {message}", "is_error": True}

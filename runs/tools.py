@@ -4,6 +4,11 @@ Agent output is untrusted: a path argument is whatever the model wrote. Every pa
 follows symlinks) and must land inside its root; ``..``, absolute paths and symlinks that leave the root
 get a tool error, never a file. The write tool accepts exactly one path, the batch's output file, and
 refuses to write through a symlink placed there.
+
+A tool never raises anything but ToolError: whatever it meets on the disk (a file it may not read, a
+folder where a file was expected, a path or text that is not UTF-8) goes back to the agent as an error
+result, so one odd file costs the agent a turn, never the batch. Every result carries text: an empty
+result is refused by the API as an error result and read by an agent as "no answer".
 """
 
 import os
@@ -12,10 +17,33 @@ from pathlib import Path
 
 # The same bound as gather uses for docs: a bigger file is read from its first MiB.
 MAX_READ_BYTES = 1024 * 1024
+# What read_file returns for an empty file (the simulator's players know this text too).
+EMPTY_FILE_RESULT = "(empty file: 0 bytes)"
+SHOWN_CHARS = 200
 
 
 class ToolError(Exception):
-    """A tool call the agent got wrong; its message goes back to the agent as an error result."""
+    """A tool call that did not work; its message goes back to the agent as an error result."""
+
+
+class ToolFailed(ToolError):
+    """A well-formed call that met an error on the disk (permissions, a folder, an encoding...)."""
+
+
+def shown(value) -> str:
+    """A value from the agent as it may appear in a message: short, and valid UTF-8 (a lone surrogate
+    from the model's JSON would make the next request unsendable)."""
+    text = value if isinstance(value, str) else repr(value)
+    text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
+def is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def confine(root: Path, rel: str) -> Path:
@@ -24,12 +52,14 @@ def confine(root: Path, rel: str) -> Path:
         raise ToolError("path must be a non-empty string")
     if "\x00" in rel:
         raise ToolError("path must not contain NUL")
+    if not is_utf8(rel):
+        raise ToolError(f"path is not valid UTF-8: {shown(rel)}")
     if os.path.isabs(rel) or rel.startswith("~"):
-        raise ToolError(f"absolute paths are not allowed: {rel}")
+        raise ToolError(f"absolute paths are not allowed: {shown(rel)}")
     real_root = root.resolve()
     candidate = (real_root / rel).resolve()
     if not candidate.is_relative_to(real_root):
-        raise ToolError(f"path leaves its root: {rel}")
+        raise ToolError(f"path leaves its root: {shown(rel)}")
     return candidate
 
 
@@ -98,7 +128,21 @@ class Toolbox:
         return [*TOOL_SCHEMAS, SEARCH_DOCS_SCHEMA] if self.docs_root else list(TOOL_SCHEMAS)
 
     def call(self, name: str, args: dict) -> str:
-        """Run one tool call; raises ToolError for a refused or malformed call."""
+        """Run one tool call and return its (never empty) text; raises ToolError, and only ToolError, for
+        a refused or malformed call or one that met an error."""
+        try:
+            text = self._call(name, args)
+        except ToolError:
+            raise
+        except Exception as exc:  # whatever a tool meets goes back to the agent
+            what = shown(name)
+            if isinstance(args, dict) and isinstance(args.get("path"), str):
+                what += f" {shown(args['path'])}"
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or shown(str(exc))
+            raise ToolFailed(f"{what}: {reason} ({type(exc).__name__})") from None
+        return text or "(no output)"
+
+    def _call(self, name: str, args: dict) -> str:
         if not isinstance(args, dict):
             raise ToolError("tool input must be an object")
         if name == "read_file":
@@ -109,17 +153,23 @@ class Toolbox:
             return self.write_file(args.get("path"), args.get("content"), bool(args.get("append", False)))
         if name == "search_docs" and self.docs_root:
             return self.search_docs(args.get("query"))
-        raise ToolError(f"unknown tool: {name}")
+        raise ToolError(f"unknown tool: {shown(name)}")
 
     def read_file(self, rel) -> str:
         if self.docs_root and isinstance(rel, str) and rel.startswith(DOCS_PREFIX):
             path = confine(self.docs_root, rel[len(DOCS_PREFIX) :])
         else:
             path = confine(self.read_root, rel)
+        if path.is_dir():
+            raise ToolError(f"{shown(rel)} is a folder, not a file")
         if not path.is_file():
-            raise ToolError(f"no such file: {rel}")
+            if path.exists():  # a socket, a FIFO (whose open would block the batch), a device
+                raise ToolError(f"{shown(rel)} is not a regular file")
+            raise ToolError(f"no such file: {shown(rel)}")
         with path.open("rb") as fh:
             data = fh.read(MAX_READ_BYTES)
+        if not data:
+            return EMPTY_FILE_RESULT
         return data.decode("utf-8", errors="replace")
 
     def search_docs(self, query) -> str:
@@ -148,15 +198,17 @@ class Toolbox:
     def write_file(self, path, content, append: bool) -> str:
         if not isinstance(path, str) or not isinstance(content, str):
             raise ToolError("write_file needs a string path and a string content")
+        if not is_utf8(content):
+            raise ToolError("write_file content is not valid UTF-8 text (it holds a lone surrogate)")
         target = self.output_path
         if os.path.normpath(path) != str(target):
-            raise ToolError(f"write_file may only write {target}, not {path}")
+            raise ToolError(f"write_file may only write {target}, not {shown(path)}")
         # O_NOFOLLOW: a symlink planted at the output path must not redirect the write elsewhere.
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
         try:
             fd = os.open(target, flags, 0o644)
         except OSError as exc:
-            raise ToolError(f"cannot write {target}: {exc.strerror}") from None
+            raise ToolFailed(f"cannot write {target}: {exc.strerror}") from None
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(content)
         self.writes += 1

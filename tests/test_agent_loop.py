@@ -1,5 +1,6 @@
 """The tool-use loop on the real SDK against the simulator, over real sockets."""
 
+import os
 from decimal import Decimal
 
 import anthropic
@@ -205,3 +206,89 @@ def test_cost_uses_the_price_table():
     expected = (50_000 * 0.10 + 1_000 * 0.50 + 40_000 * 0.125 + 10_000 * 0.01) / 1_000_000
     assert call_cost(haiku, small) == Decimal(str(round(expected, 6)))
     assert call_cost({}, small) == 0
+
+
+def test_empty_text_blocks_are_not_sent_back_and_thinking_blocks_are_kept_in_order():
+    """The API can answer an empty text block beside a tool_use, then refuses the request that echoes
+    it with 400 "messages: text content blocks must be non-empty"
+    (https://github.com/anthropics/anthropic-sdk-python/issues/461). Thinking and redacted thinking
+    blocks must go back unchanged and in order
+    (https://platform.claude.com/docs/en/build-with-claude/extended-thinking, preserving thinking blocks)."""
+    from anthropic.types import RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
+
+    from runs.agent import block_params, sendable
+
+    content = [
+        ThinkingBlock(type="thinking", thinking="plan", signature="sig-1"),
+        TextBlock(type="text", text=""),
+        RedactedThinkingBlock(type="redacted_thinking", data="opaque"),
+        TextBlock(type="text", text=" \n\t"),
+        TextBlock(type="text", text="Reading the docs."),
+        ThinkingBlock(type="thinking", thinking="", signature="sig-2"),
+        ToolUseBlock(type="tool_use", id="toolu_1", name="read_file", input={"path": "a.md"}),
+    ]
+    assert sendable(block_params(content)) == [
+        {"type": "thinking", "thinking": "plan", "signature": "sig-1"},
+        {"type": "redacted_thinking", "data": "opaque"},
+        {"type": "text", "text": "Reading the docs."},
+        {"type": "thinking", "thinking": "", "signature": "sig-2"},
+        {"type": "tool_use", "id": "toolu_1", "name": "read_file", "input": {"path": "a.md"}},
+    ]
+
+
+def test_an_empty_doc_and_an_unreadable_one_go_back_to_the_agent_as_results(simulator, batch):
+    """Every tool result carries content, an error one with is_error and a message saying what went wrong
+    (https://platform.claude.com/docs/en/agents-and-tools/tool-use/handle-tool-calls); a doc the tool
+    cannot read costs the agent a result, not the batch."""
+    from runs.tools import EMPTY_FILE_RESULT
+
+    docs = batch["toolbox"].read_root
+    (docs / "empty.md").write_bytes(b"")
+    os.mkfifo(docs / "pipe.md")
+    paths = [*batch["paths"], "empty.md", "pipe.md"]
+    batch["message"] = prompts.batch_message(
+        run_id="audit-scan-t", index=1, count=1, output_path=str(batch["out"]), paths=paths
+    )
+    turns = []
+    outcome = agent(simulator, batch, turns=turns)
+    assert outcome.final_message == f"Output written to {batch['out']}"
+    assert "refused read_file: pipe.md is not a regular file" in outcome.warnings
+    results = {
+        block["tool_use_id"]: block
+        for _, _, entries in turns
+        for entry in entries
+        if entry["role"] == "user"
+        for block in entry["content"]
+        if block.get("type") == "tool_result"
+    }
+    reads = {
+        block["input"]["path"]: results[block["id"]]
+        for _, _, entries in turns
+        for entry in entries
+        if entry["role"] == "assistant"
+        for block in entry["content"]
+        if block.get("type") == "tool_use" and block["name"] == "read_file"
+    }
+    assert reads["empty.md"] == {
+        "type": "tool_result",
+        "tool_use_id": reads["empty.md"]["tool_use_id"],
+        "content": EMPTY_FILE_RESULT,
+    }
+    assert reads["pipe.md"]["is_error"] is True
+    assert reads["pipe.md"]["content"] == "error: pipe.md is not a regular file"
+    assert all(result["content"] for result in results.values())
+
+
+def test_a_tool_that_raises_anything_costs_a_result_not_the_batch(simulator, batch):
+    class Broken(Toolbox):
+        def call(self, name, args):
+            if name == "path_exists":
+                raise KeyError("a bug in a tool")
+            return super().call(name, args)
+
+    box = batch["toolbox"]
+    batch["toolbox"] = Broken(read_root=box.read_root, repo_root=box.repo_root, output_path=box.output_path)
+    outcome = agent(simulator, batch)
+    assert outcome.final_message == f"Output written to {batch['out']}"
+    assert "path_exists failed: KeyError" in outcome.warnings
+    assert batch["out"].exists()

@@ -127,3 +127,148 @@ def test_confine_rejects_home_and_empty():
         confine(Path("/tmp"), "~/x")
     with pytest.raises(ToolError):
         confine(Path("/tmp"), "   ")
+
+
+# --- every result carries text; every error a tool meets comes back as a tool error -------------------
+def _call_as(uid: int, box: Toolbox, name: str, args: dict, conn) -> None:
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    try:
+        conn.send(("returned", box.call(name, args)))
+    except Exception as exc:
+        conn.send(("raised", type(exc).__name__, str(exc)))
+
+
+def as_nobody(box: Toolbox, name: str, args: dict):
+    """``box.call(name, args)`` in a child process as the unprivileged user 65534: what it returned or
+    raised. Root reads a chmod 000 file regardless, so permission errors are only met by a real user.
+    (forkserver: the child is forked from a fresh single-threaded process, not from pytest's.)"""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_call_as, args=(65534, box, name, args, send))
+    child.start()
+    try:
+        return receive.recv() if receive.poll(30) else ("no answer",)
+    finally:
+        child.join(10)
+
+
+@pytest.fixture
+def open_box():
+    """A toolbox in a folder every user can enter (pytest's tmp_path is private to root)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    base = Path(tempfile.mkdtemp(prefix="erkweb-tools-"))
+    base.chmod(0o755)
+    docs, repo, scratch = base / "repo" / "docs", base / "repo", base / "scratch"
+    docs.mkdir(parents=True)
+    scratch.mkdir()
+    for folder in (repo, docs, scratch):
+        folder.chmod(0o777)
+    yield Toolbox(read_root=docs, repo_root=repo, output_path=scratch / "batch-1.md", docs_root=docs)
+    shutil.rmtree(base)
+
+
+def test_reading_an_empty_file_says_so_instead_of_returning_nothing(box):
+    from runs.tools import EMPTY_FILE_RESULT
+
+    (box.read_root / "empty.md").write_bytes(b"")
+    assert box.call("read_file", {"path": "empty.md"}) == EMPTY_FILE_RESULT == "(empty file: 0 bytes)"
+
+
+def test_every_tool_result_carries_text(box):
+    out = str(box.output_path)
+    results = [
+        box.call("write_file", {"path": out, "content": ""}),
+        box.call("path_exists", {"path": "nothing/here"}),
+        Toolbox(box.read_root, box.repo_root, box.output_path, docs_root=box.read_root).call(
+            "search_docs", {"query": "zzz-not-there"}
+        ),
+    ]
+    assert results == [f"wrote 0 characters to {out}", "false", "no matches"]
+
+
+def test_a_file_the_worker_may_not_read_is_a_tool_error(open_box):
+    from runs.tools import ToolFailed
+
+    secret = open_box.read_root / "locked.md"
+    secret.write_text("locked\n")
+    secret.chmod(0o000)
+    outcome = as_nobody(open_box, "read_file", {"path": "locked.md"})
+    assert outcome == ("raised", "ToolFailed", "read_file locked.md: Permission denied (PermissionError)")
+    assert issubclass(ToolFailed, ToolError)
+    # search_docs meets the same file while searching: an error result too, not a crash.
+    outcome = as_nobody(open_box, "search_docs", {"query": "locked"})
+    assert outcome[:2] == ("raised", "ToolFailed") and "Permission denied" in outcome[2]
+
+
+def test_an_output_file_the_worker_may_not_write_is_a_tool_error(open_box):
+    open_box.output_path.write_text("")
+    open_box.output_path.chmod(0o444)
+    outcome = as_nobody(open_box, "write_file", {"path": str(open_box.output_path), "content": "x"})
+    assert outcome == ("raised", "ToolFailed", f"cannot write {open_box.output_path}: Permission denied")
+
+
+def test_a_folder_where_a_file_was_expected(box):
+    (box.read_root / "folder.md").mkdir()
+    with pytest.raises(ToolError, match=r"^folder.md is a folder, not a file$"):
+        box.call("read_file", {"path": "folder.md"})
+    box.output_path.mkdir()  # the output path is a folder: the write meets IsADirectoryError
+    with pytest.raises(ToolError, match=r"^cannot write .*batch-1.md: Is a directory$"):
+        box.call("write_file", {"path": str(box.output_path), "content": "x"})
+
+
+def test_something_other_than_a_file_is_refused_without_opening_it(box):
+    """A socket or a FIFO where a doc was (opening a FIFO would block the batch until its time ran out)."""
+    import socket
+
+    os.mkfifo(box.read_root / "fifo.md")
+    with pytest.raises(ToolError, match=r"^fifo.md is not a regular file$"):
+        box.call("read_file", {"path": "fifo.md"})
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(box.read_root / "socket.md"))
+        with pytest.raises(ToolError, match=r"^socket.md is not a regular file$"):
+            box.call("read_file", {"path": "socket.md"})
+
+
+def test_any_os_error_while_reading(box, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    def failing_open(self, *args, **kwargs):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(Path, "open", failing_open)
+    with pytest.raises(ToolError, match=r"^read_file a.md: Input/output error \(OSError\)$"):
+        box.call("read_file", {"path": "a.md"})
+
+
+def test_text_that_is_not_utf8(box):
+    # A lone surrogate (JSON allows "\ud800") cannot be a file name or file text; refused, not raised.
+    with pytest.raises(ToolError, match="path is not valid UTF-8"):
+        box.call("read_file", {"path": "a\ud800.md"})
+    with pytest.raises(ToolError, match="content is not valid UTF-8"):
+        box.call("write_file", {"path": str(box.output_path), "content": "ok \ud800"})
+    assert not box.output_path.exists(), "refused before the file was opened (not truncated to nothing)"
+    # A message never carries the surrogate back: the next request must stay sendable.
+    with pytest.raises(ToolError) as refused:
+        box.call("write_file", {"path": "x\udc80" * 300, "content": "x"})
+    str(refused.value).encode("utf-8")
+    assert len(str(refused.value)) < 400
+    # Bytes that are not UTF-8 inside a doc are read with replacement characters, not an error.
+    (box.read_root / "latin1.md").write_bytes(b"caf\xe9\n")
+    assert box.call("read_file", {"path": "latin1.md"}) == "caf\ufffd\n"
+
+
+def test_any_exception_inside_a_tool_becomes_a_tool_error(box, monkeypatch):
+    def broken(self, rel):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Toolbox, "path_exists", broken)
+    with pytest.raises(ToolError, match=r"^path_exists src: disk on fire \(RuntimeError\)$"):
+        box.call("path_exists", {"path": "src"})
