@@ -16,7 +16,7 @@ class BatchInline(admin.TabularInline):
 class RunAdmin(admin.ModelAdmin):
     list_display = ("run_id", "operation", "model", "agents", "status", "cost_usd", "created_at")
     list_filter = ("operation", "model", "status", "used_simulator")
-    search_fields = ("run_id", "inputs")
+    search_fields = ("run_id", "params")
     readonly_fields = ("created_at", "started_at", "finished_at", "manifest", "summary")
     inlines = [BatchInline]
 
@@ -32,7 +32,7 @@ class BatchAdmin(admin.ModelAdmin):
 
 @admin.register(ItemResult)
 class ItemResultAdmin(admin.ModelAdmin):
-    list_display = ("key", "run", "score", "tier")
-    list_filter = ("tier",)
+    list_display = ("key", "run", "score", "group")
+    list_filter = ("group",)
     search_fields = ("key", "run__run_id")
     list_select_related = ("run",)

@@ -288,11 +288,12 @@ def _load_runs(run_id_a: str, run_id_b: str) -> tuple[Run, Run]:
 
 
 def _load_items(run: Run) -> dict[str, tuple[int | None, str, dict]]:
-    """``{key: (score, tier, signals)}`` in the run's item order, in one query."""
+    """``{key: (score, tier, signals)}`` in the run's item order, in one query: an audit-scan item's group
+    is its tier and its data its signals."""
     rows = ItemResult.objects.filter(run=run).order_by("position", "key")
     return {
         key: (score, tier, signals)
-        for key, score, tier, signals in rows.values_list("key", "score", "tier", "signals")
+        for key, score, tier, signals in rows.values_list("key", "score", "group", "data")
     }
 
 

@@ -37,14 +37,14 @@ def jaccard(keys_a: set[str], keys_b: set[str]) -> float | None:
 
 
 def _candidates(run: Run) -> dict[str, dict]:
-    rows = run.items.filter(tier=TRIPWIRE).order_by("position")
-    return {row.key: row.signals for row in rows}
+    rows = run.items.filter(group=TRIPWIRE).order_by("position")
+    return {row.key: row.data for row in rows}
 
 
 def _plan_items(run: Run) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {p: [] for p in PRIORITY_ORDER}
-    for row in run.items.exclude(tier=TRIPWIRE).order_by("position"):
-        grouped.setdefault(row.tier, []).append(row.signals.get("text", row.key))
+    for row in run.items.exclude(group=TRIPWIRE).order_by("position"):
+        grouped.setdefault(row.group, []).append(row.data.get("text", row.key))
     return grouped
 
 

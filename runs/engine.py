@@ -54,7 +54,7 @@ class Prepared:
 
 def prepare_run(
     operation: str,
-    inputs: dict,
+    params: dict,
     *,
     model: str | None,
     agents: int = 5,
@@ -75,7 +75,7 @@ def prepare_run(
     for candidate in (executor, *stage_executors.values()):
         endpoint = endpoint or check_endpoint(candidate)
     now = timezone.now()
-    plan = op.prepare(inputs, agents=agents, as_of=as_of or now.date())
+    plan = op.prepare(params, agents=agents, as_of=as_of or now.date())
     return Prepared(
         op=op,
         executor=executor,
@@ -93,8 +93,8 @@ def same_items_with(prepared: Prepared, model: str) -> Prepared:
     return replace(prepared, executor=executor, endpoint=prepared.endpoint or check_endpoint(executor))
 
 
-def create_run(operation: str, inputs: dict, *, model: str | None, agents: int = 5, **options) -> Run:
-    return launch(prepare_run(operation, inputs, model=model, agents=agents, **options))
+def create_run(operation: str, params: dict, *, model: str | None, agents: int = 5, **options) -> Run:
+    return launch(prepare_run(operation, params, model=model, agents=agents, **options))
 
 
 def launch(prepared: Prepared) -> Run:
@@ -111,7 +111,7 @@ def launch(prepared: Prepared) -> Run:
     stages = max(b.stage for b in plan.batches)
     manifest = {
         "operation": op.name,
-        "inputs": plan.inputs,
+        "params": plan.params,
         "model": executor.alias,
         "model_id": executor.model_id,
         "prices": executor.prices,
@@ -127,7 +127,7 @@ def launch(prepared: Prepared) -> Run:
         "batches": len(plan.batches),
         "prompt_hash": None,  # set below, from the prompts the batches actually get
         "items": plan.items,
-        "partition": [b.items for b in plan.batches],
+        "partition": [b.inputs for b in plan.batches],
         "app_version": erkweb.__version__,
         "api_base_url": (endpoint.base_url or "https://api.anthropic.com") if endpoint else None,
         "simulator": bool(endpoint and endpoint.simulator),
@@ -144,7 +144,7 @@ def launch(prepared: Prepared) -> Run:
             model=executor.alias,
             model_id=executor.model_id,
             agents=prepared.agents,
-            inputs=plan.inputs,
+            params=plan.params,
             manifest=manifest,
             summary=plan.summary,
             stages=stages,
@@ -158,8 +158,8 @@ def launch(prepared: Prepared) -> Run:
                 run=run,
                 index=n,
                 stage=planned.stage,
-                label=planned.label,
-                items=planned.items,
+                role=planned.role,
+                inputs=planned.inputs,
                 output_path=str(scratch / planned.filename),
                 model_id=prepared.executor_for(planned.stage).model_id,
             )
@@ -337,8 +337,8 @@ def aggregate(run: Run) -> None:
                     key=row.key,
                     position=position.get(row.key, len(position)),
                     score=row.score,
-                    tier=row.tier,
-                    signals=row.signals,
+                    group=row.group,
+                    data=row.data,
                 )
                 for row in result.items
             )

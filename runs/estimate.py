@@ -49,12 +49,12 @@ def estimate(plan: Plan, executor_for: Callable[[int], Executor], system_prompt:
     for n, planned in enumerate(plan.batches, start=1):
         executor = executor_for(planned.stage)
         if executor.is_local:
-            batches.append(BatchEstimate(n, len(planned.items), 0, 0, over_long_prompt_line=False))
+            batches.append(BatchEstimate(n, len(planned.inputs), 0, 0, over_long_prompt_line=False))
             continue
         batch_threshold = executor.prices.get("long_prompt_threshold")
         threshold = threshold or batch_threshold
-        docs = tokens(sum(plan.item_sizes.get(item, 0) for item in planned.items))
-        output = OUTPUT_TOKENS_PER_ITEM * len(planned.items)
+        docs = tokens(sum(plan.item_sizes.get(item, 0) for item in planned.inputs))
+        output = OUTPUT_TOKENS_PER_ITEM * len(planned.inputs)
         shared_write = system if n == 1 else 0  # later batches read the shared prompt from the cache
         # The four requests of the turn plan, as (cache write, cache read, output).
         calls = [
@@ -77,7 +77,7 @@ def estimate(plan: Plan, executor_for: Callable[[int], Executor], system_prompt:
         batches.append(
             BatchEstimate(
                 index=n,
-                items=len(planned.items),
+                items=len(planned.inputs),
                 input_tokens=docs,
                 largest_prompt=largest,
                 over_long_prompt_line=bool(batch_threshold and largest > batch_threshold),

@@ -50,11 +50,11 @@ def _markdown(run: Run) -> str:
     if run.error:
         lines.append(f"- error: {_one_line(run.error)}")
     lines.append("")
-    lines.append("| index | status | items | reason |")
+    lines.append("| index | status | inputs | reason |")
     lines.append("| ---: | --- | ---: | --- |")
     for batch in run.batches.order_by("index"):
         reason = _table_cell(batch.failure_reason)
-        lines.append(f"| {batch.index} | {batch.status} | {len(batch.items)} | {reason} |")
+        lines.append(f"| {batch.index} | {batch.status} | {len(batch.inputs)} | {reason} |")
     return "\n".join(lines) + "\n"
 
 
@@ -73,8 +73,9 @@ def _csv(run: Run) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for item in run.items.order_by("position"):
-        signals = item.signals or {}
-        row = [run.run_id, item.key, item.score, item.tier, *(signals.get(k) for k in CSV_SIGNAL_KEYS)]
+        # audit-scan's columns: an item's group is its tier, its data its signals.
+        signals = item.data or {}
+        row = [run.run_id, item.key, item.score, item.group, *(signals.get(k) for k in CSV_SIGNAL_KEYS)]
         writer.writerow([_csv_cell(value) for value in row])
     return out.getvalue()
 

@@ -104,9 +104,9 @@ class NewRunForm(forms.Form):
         if self.errors:
             return data
         op = get_operation(data["operation"])
-        inputs = {key: data.get(key) or None for key in op.input_fields}
-        if "sessions" in inputs:
-            inputs["sessions"] = [
+        params = {key: data.get(key) or None for key in op.param_fields}
+        if "sessions" in params:
+            params["sessions"] = [
                 line.strip() for line in (data.get("sessions") or "").splitlines() if line.strip()
             ]
         stage_models = {tier: data[f"tier_model_{tier}"] for tier in TIERS if data.get(f"tier_model_{tier}")}
@@ -115,7 +115,7 @@ class NewRunForm(forms.Form):
         try:
             prepared = engine.prepare_run(
                 op.name,
-                inputs,
+                params,
                 model=data["model"],
                 agents=data.get("agents") or 5,
                 as_of=data.get("as_of"),

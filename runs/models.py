@@ -56,7 +56,7 @@ class Run(models.Model):
     model = models.CharField(max_length=40, db_index=True, help_text="alias or id as the user gave it")
     model_id = models.CharField(max_length=80, help_text="the resolved model id, or 'local'")
     agents = models.PositiveIntegerField()
-    inputs = models.JSONField(default=dict, help_text="the operation's inputs, as given")
+    params = models.JSONField(default=dict, help_text="what the user asked the run to do, normalised")
     manifest = models.JSONField(default=dict, help_text="everything needed to reproduce the run")
     summary = models.JSONField(default=dict, help_text="what gather found: counts and notes")
     stages = models.PositiveSmallIntegerField(default=1)
@@ -170,10 +170,10 @@ class Batch(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="batches")
     index = models.PositiveIntegerField(help_text="1-based, unique within the run")
     stage = models.PositiveSmallIntegerField(default=1)
-    label = models.CharField(
+    role = models.CharField(
         max_length=120, blank=True, help_text="what the agent does, for multi-agent stages"
     )
-    items = models.JSONField(default=list)
+    inputs = models.JSONField(default=list)
     output_path = models.CharField(max_length=500)
     model_id = models.CharField(max_length=80)
     status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.WAITING)
@@ -327,8 +327,8 @@ class ItemResult(models.Model):
     key = models.CharField(max_length=500, help_text="the item's identity within its run, e.g. a doc path")
     position = models.PositiveIntegerField(help_text="order in the run's gathered item list")
     score = models.IntegerField(null=True, blank=True)
-    tier = models.CharField(max_length=20, blank=True, db_index=True)
-    signals = models.JSONField(default=dict)
+    group = models.CharField(max_length=20, blank=True, db_index=True)
+    data = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["run", "position"]

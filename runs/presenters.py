@@ -34,8 +34,8 @@ def progress(batches) -> Progress:
         batches_total=len(batches),
         batches_verified=len(verified),
         batches_failed=sum(b.status == BatchStatus.FAILED for b in batches),
-        items_total=sum(len(b.items) for b in batches),
-        items_done=sum(len(b.items) for b in verified),
+        items_total=sum(len(b.inputs) for b in batches),
+        items_done=sum(len(b.inputs) for b in verified),
     )
 
 
@@ -48,8 +48,8 @@ def history_queryset(params) -> QuerySet:
             runs = runs.filter(**{key: value})
     query = (params.get("q") or "").strip()
     if query:
-        runs = runs.filter(Q(run_id__icontains=query) | Q(inputs__docs_root__icontains=query))
-    tiers = {f"tier_{t.lower()}": Count("items", filter=Q(items__tier=t)) for t in TIERS}
+        runs = runs.filter(Q(run_id__icontains=query) | Q(params__docs_root__icontains=query))
+    tiers = {f"tier_{t.lower()}": Count("items", filter=Q(items__group=t)) for t in TIERS}
     tiers["item_count"] = Count("items")
     # Meta.ordering does not apply to a GROUP BY query: order explicitly, or pages could overlap.
     return runs.annotate(**tiers).order_by("-created_at", "-id")

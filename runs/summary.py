@@ -20,8 +20,9 @@ def run_json(run: Run) -> dict:
         {
             "index": b.index,
             "stage": b.stage,
+            "role": b.role,
             "status": b.status,
-            "items": b.items,
+            "inputs": b.inputs,
             "output_path": b.output_path,
             "reason": b.failure_reason or None,
             "attempts": b.attempts,
@@ -48,10 +49,14 @@ def run_json(run: Run) -> dict:
     data["cost_usd"] = float(run.cost_usd)
     data["created_at"] = run.created_at.isoformat()
     data["duration_seconds"] = run.duration_seconds
-    data["items"] = {
-        item.key: {"score": item.score, "tier": item.tier, "signals": item.signals}
-        for item in run.items.order_by("position")
-    }
+    # An operation may give its items in its own words (audit-scan: tier and signals); else these.
+    data.setdefault(
+        "items",
+        {
+            item.key: {"score": item.score, "group": item.group, "data": item.data}
+            for item in run.items.order_by("position")
+        },
+    )
     return data
 
 
@@ -63,12 +68,12 @@ def run_text(run: Run) -> str:
         lines.append(
             f"scanned {s['scanned']}, skipped {s.get('skipped', 0)}, excluded {s.get('excluded', 0)}"
         )
-    if run.inputs.get("title"):
-        lines.append(f"title: {run.inputs['title']} ({run.inputs.get('range', '')})")
+    if run.params.get("title"):
+        lines.append(f"title: {run.params['title']} ({run.params.get('range', '')})")
     for b in run.batches.order_by("index"):
-        who = f" ({b.label}, tier {b.stage})" if b.label else ""
+        who = f" ({b.role}, stage {b.stage})" if b.role else ""
         extra = f"  {b.failure_reason}" if b.failure_reason else ""
-        lines.append(f"  batch {b.index}{who}: {b.status}, {len(b.items)} items{extra}")
+        lines.append(f"  batch {b.index}{who}: {b.status}, {len(b.inputs)} inputs{extra}")
     if run.error:
         lines.append(f"error: {run.error}")
     if run.report_path:

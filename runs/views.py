@@ -78,12 +78,12 @@ def _preview(form: NewRunForm) -> dict | None:
     prepared = form.prepared[0]
     plan, op = prepared.plan, prepared.op
     shared_prompt = op.system_prompt(None, None)
-    labels = [b.label for b in plan.batches if b.label]
+    roles = [b.role for b in plan.batches if b.role]
     return {
         "operation": op.name,
         "summary": plan.summary,
-        "agent_counts": [(label, labels.count(label)) for label in dict.fromkeys(labels)],
-        "batch_sizes": [len(b.items) for b in plan.batches],
+        "agent_counts": [(role, roles.count(role)) for role in dict.fromkeys(roles)],
+        "batch_sizes": [len(b.inputs) for b in plan.batches],
         "estimates": [(p.executor, estimate(p.plan, p.executor_for, shared_prompt)) for p in form.prepared],
     }
 
@@ -98,7 +98,7 @@ def run_detail(request, run_id):
         "progress": progress(batches),
         "report_html": render_markdown(run.report) if run.report else "",
         # Polled every second while the run goes on: the counts alone, not the whole summary.
-        "tiers": get_operation(run.operation).tier_counts(run),
+        "tiers": get_operation(run.operation).group_counts(run),
         "tiers_graph": _tiers_graph(run, batches),
         "price_lines": price_lines(run),
         # A run page that never moves because nothing runs the batches should say so.

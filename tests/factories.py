@@ -63,7 +63,7 @@ def make_run(
         model=model,
         model_id="local" if model == "local" else f"claude-{model}-5-5",
         agents=1,
-        inputs={"docs_root": str(tmp_path / "docs"), "repo_root": str(tmp_path), "as_of": "2026-11-28"},
+        params={"docs_root": str(tmp_path / "docs"), "repo_root": str(tmp_path), "as_of": "2026-11-28"},
         summary={"scanned": len(items), "skipped": 0, "excluded": 0, "notes": []},
         scratch_dir=str(scratch),
         report=fields.pop(
@@ -77,7 +77,7 @@ def make_run(
     batch = Batch.objects.create(
         run=run,
         index=1,
-        items=list(items),
+        inputs=list(items),
         output_path=str(scratch / "batch-1.md"),
         model_id=run.model_id,
         status="verified" if status == "succeeded" else "failed" if status == "failed" else "running",
@@ -94,7 +94,7 @@ def make_run(
                 key=path,
                 position=position,
                 score=points,
-                tier=tier_for(points),
-                signals=s,
+                group=tier_for(points),
+                data=s,
             )
     return run

@@ -59,8 +59,8 @@ def add_items(run: Run, docs: list[dict]) -> Run:
             key=doc["path"],
             position=position,
             score=points,
-            tier=tier_for(points),
-            signals=doc,
+            group=tier_for(points),
+            data=doc,
         )
     return run
 

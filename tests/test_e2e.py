@@ -112,9 +112,9 @@ def test_audit_scan_on_the_example_tree_through_the_cluster(cluster):
         for batch in data["batches"]:
             assert batch["status"] == "verified" and batch["reason"] is None
             text = Path(batch["output_path"]).read_text()
-            records = parse_batch(text, batch["items"])
-            assert sorted(r["path"] for r in records) == sorted(batch["items"])
-            seen += batch["items"]
+            records = parse_batch(text, batch["inputs"])
+            assert sorted(r["path"] for r in records) == sorted(batch["inputs"])
+            seen += batch["inputs"]
         assert sorted(seen) == sorted(data["items"])
         report = Path(data["report_path"]).read_text()
         assert report.startswith("# Doc Audit Scan Results")

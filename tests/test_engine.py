@@ -38,9 +38,9 @@ def running_run_with_no_worker(docs_root, monkeypatch, *, agents: int) -> Run:
     return run
 
 
-def start(docs_root, *, model="local", agents=3, **inputs):
+def start(docs_root, *, model="local", agents=3, **params):
     return engine.create_run(
-        "audit-scan", {"docs_root": str(docs_root), **inputs}, model=model, agents=agents, as_of=AS_OF_DATE
+        "audit-scan", {"docs_root": str(docs_root), **params}, model=model, agents=agents, as_of=AS_OF_DATE
     )
 
 
@@ -49,7 +49,7 @@ def reload(run) -> Run:
 
 
 def signals_by_path(run) -> dict:
-    return {item.key: item.signals for item in ItemResult.objects.filter(run=run)}
+    return {item.key: item.data for item in ItemResult.objects.filter(run=run)}
 
 
 def test_local_run_verifies_every_batch_and_aggregates(docs_root, sync_tasks):
@@ -64,10 +64,10 @@ def test_local_run_verifies_every_batch_and_aggregates(docs_root, sync_tasks):
     # Round-robin over the sorted paths.
     items = run.manifest["items"]
     assert items == sorted(items)
-    assert batches[0].items == items[0::2] and batches[1].items == items[1::2]
+    assert batches[0].inputs == items[0::2] and batches[1].inputs == items[1::2]
     for batch in batches:
         text = Path(batch.output_path).read_text()
-        assert [r["path"] for r in parse_batch(text, batch.items)] == batch.items
+        assert [r["path"] for r in parse_batch(text, batch.inputs)] == batch.inputs
         assert Path(batch.output_path).name == f"batch-{batch.index}.md"
     report = Path(run.report_path).read_text()
     assert report == run.report and report.startswith("# Doc Audit Scan Results")
@@ -83,10 +83,10 @@ def test_manifest_makes_the_run_reproducible(docs_root, sync_tasks):
     m = run.manifest
     assert m["operation"] == "audit-scan" and m["model"] == "local" and m["model_id"] == "local"
     assert m["agents"] == 2 and m["batches"] == 2 and len(m["prompt_hash"]) == 64
-    assert m["inputs"]["docs_root"] == str(docs_root.resolve())
-    assert m["inputs"]["repo_root"] == str(docs_root.resolve().parent.parent)
-    assert m["inputs"]["as_of"] == AS_OF
-    assert m["partition"] == [b.items for b in run.batches.order_by("index")]
+    assert m["params"]["docs_root"] == str(docs_root.resolve())
+    assert m["params"]["repo_root"] == str(docs_root.resolve().parent.parent)
+    assert m["params"]["as_of"] == AS_OF
+    assert m["partition"] == [b.inputs for b in run.batches.order_by("index")]
     assert m["app_version"]
     on_disk = json.loads((Path(run.scratch_dir) / "manifest.json").read_text())
     assert on_disk["items"] == m["items"]
@@ -106,9 +106,9 @@ def test_bad_inputs_create_nothing(docs_root, tmp_path):
         ({"docs_root": str(docs_root)}, "gpt-9", 2),
         ({"docs_root": str(docs_root)}, "local", 0),
     ]
-    for inputs, model, agents in cases:
+    for params, model, agents in cases:
         with pytest.raises(InputError):
-            engine.create_run("audit-scan", inputs, model=model, agents=agents)
+            engine.create_run("audit-scan", params, model=model, agents=agents)
     with pytest.raises(InputError, match="unknown operation"):
         engine.create_run("audit-everything", {"docs_root": str(docs_root)}, model="local", agents=2)
     assert Run.objects.count() == 0 and Batch.objects.count() == 0
@@ -245,7 +245,7 @@ def test_worker_that_died_after_writing_is_finished_by_the_redelivery(docs_root,
     batch = run.batches.get()
     # The agent wrote its file, then the worker died before verifying it.
     Path(batch.output_path).write_text(
-        local_batch_text(batch.items, Path(run.inputs["docs_root"]), Path(run.inputs["repo_root"]))
+        local_batch_text(batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"]))
     )
     Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.WRITTEN, attempts=1, deliveries=1)
     engine.execute_batch(batch.pk)
@@ -311,7 +311,9 @@ def test_only_one_finisher_aggregates(docs_root, sync_tasks):
 def test_local_output_matches_the_batch_files(docs_root, sync_tasks):
     run = reload(start(docs_root, agents=2))
     for batch in run.batches.all():
-        expected = local_batch_text(batch.items, Path(run.inputs["docs_root"]), Path(run.inputs["repo_root"]))
+        expected = local_batch_text(
+            batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"])
+        )
         assert Path(batch.output_path).read_text() == expected
 
 

@@ -95,8 +95,8 @@ def test_run_prints_the_id_and_show_json_has_the_contract(docs_root, sync_tasks)
     assert set(data["tiers"]) == {"HIGH", "MODERATE", "LOW", "SKIP"} and sum(data["tiers"].values()) == 5
     assert len(data["batches"]) == 5
     for b in data["batches"]:
-        assert {"index", "status", "items", "output_path", "reason"} <= set(b)
-        assert b["status"] == "verified" and b["reason"] is None
+        assert {"index", "role", "status", "inputs", "output_path", "reason"} <= set(b)
+        assert b["status"] == "verified" and b["reason"] is None and b["role"] == ""
     assert len(data["items"]) == 5
     item = data["items"]["arch/overview.md"]
     assert {"score", "tier", "signals"} == set(item) and item["signals"]["broken_paths"] == 1

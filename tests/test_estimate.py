@@ -11,10 +11,10 @@ from runs.operations.base import Plan, PlannedBatch
 
 def plan_of(batch_chars: list[int], stages: list[int] | None = None) -> Plan:
     stages = stages or [1] * len(batch_chars)
-    batches = [PlannedBatch(stage=s, items=[f"doc-{n}.md"], filename=f"b{n}") for n, s in enumerate(stages)]
+    batches = [PlannedBatch(stage=s, inputs=[f"doc-{n}.md"], filename=f"b{n}") for n, s in enumerate(stages)]
     return Plan(
-        inputs={},
-        items=[b.items[0] for b in batches],
+        params={},
+        items=[b.inputs[0] for b in batches],
         batches=batches,
         item_sizes={f"doc-{n}.md": chars for n, chars in enumerate(batch_chars)},
     )

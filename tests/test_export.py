@@ -28,18 +28,18 @@ def make_run(tmp_path: Path, **fields) -> Run:
         "agents": 2,
         "scratch_dir": str(tmp_path / "scratch"),
         "summary": {"scanned": 3, "skipped": 1, "excluded": 0},
-        "inputs": {"as_of": "2026-11-28", "docs_root": "docs/learned"},
+        "params": {"as_of": "2026-11-28", "docs_root": "docs/learned"},
     }
     return Run.objects.create(**(defaults | fields))
 
 
-def make_batch(run: Run, index: int, items: list[str], **fields) -> Batch:
+def make_batch(run: Run, index: int, inputs: list[str], **fields) -> Batch:
     defaults = {
         "output_path": f"{run.scratch_dir}/batch-{index}.md",
         "model_id": run.model_id,
         "status": BatchStatus.VERIFIED,
     }
-    return Batch.objects.create(run=run, index=index, items=items, **(defaults | fields))
+    return Batch.objects.create(run=run, index=index, inputs=inputs, **(defaults | fields))
 
 
 def make_item(run: Run, batch: Batch, key: str, position: int, *, score=5, tier="LOW", **signals):
@@ -49,8 +49,8 @@ def make_item(run: Run, batch: Batch, key: str, position: int, *, score=5, tier=
         key=key,
         position=position,
         score=score,
-        tier=tier,
-        signals=make_signals(key, **signals),
+        group=tier,
+        data=make_signals(key, **signals),
     )
 
 
@@ -137,7 +137,7 @@ def test_md_of_failed_run_names_failed_batch(failed_run):
     assert "- status: failed" in text
     assert "- model: haiku (claude-haiku-4-5)" in text
     assert "- error: 1 batch failed (2): batch 2: output file missing" in text
-    assert "| index | status | items | reason |" in text
+    assert "| index | status | inputs | reason |" in text
     assert "| 1 | verified | 2 |  |" in text
     assert "| 2 | failed | 1 | output file missing |" in text
 

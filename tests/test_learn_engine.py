@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def learn_inputs(tmp_path):
+def learn_params(tmp_path):
     made = make_learn_repo(tmp_path)
     return {
         "title": TITLE,
@@ -28,20 +28,20 @@ def learn_inputs(tmp_path):
     }
 
 
-def start(inputs, *, model="local", **options) -> Run:
-    run = engine.create_run("learn", inputs, model=model, **options)
+def start(params, *, model="local", **options) -> Run:
+    run = engine.create_run("learn", params, model=model, **options)
     return Run.objects.get(pk=run.pk)
 
 
 def by_kind(run) -> dict:
-    return {b.label: b for b in run.batches.all()}
+    return {b.role: b for b in run.batches.all()}
 
 
-def test_local_learn_runs_the_four_tiers_in_order(learn_inputs, sync_tasks):
-    run = start(learn_inputs)
+def test_local_learn_runs_the_four_tiers_in_order(learn_params, sync_tasks):
+    run = start(learn_params)
     assert run.status == RunStatus.SUCCEEDED, run.error
     batches = list(run.batches.order_by("index"))
-    assert [(b.stage, b.label) for b in batches] == [
+    assert [(b.stage, b.role) for b in batches] == [
         (1, A.SESSION),
         (1, A.DIFF),
         (1, A.DOCS),
@@ -65,12 +65,12 @@ def test_local_learn_runs_the_four_tiers_in_order(learn_inputs, sync_tasks):
     # The warm-up session was dropped; the real one is in the figures.
     sessions = {s["session_id"]: s for s in run.summary["sessions"]}
     assert sessions[SESSION_ID]["chunks"] == 1 and any(s["warmup"] for s in sessions.values())
-    assert run.inputs["hints"] == ["retry", "budget", "batch", "runner"]
+    assert run.params["hints"] == ["retry", "budget", "batch", "runner"]
     assert run.agents == 7 and run.manifest["stage_models"]["3"]["model_id"] == "local"
 
 
-def test_learn_through_the_simulator(learn_inputs, sync_tasks, simulator):
-    run = start(learn_inputs, model="haiku")
+def test_learn_through_the_simulator(learn_params, sync_tasks, simulator):
+    run = start(learn_params, model="haiku")
     assert run.status == RunStatus.SUCCEEDED, run.error
     kinds = by_kind(run)
     docs_check = kinds[A.DOCS]
@@ -86,9 +86,9 @@ def test_learn_through_the_simulator(learn_inputs, sync_tasks, simulator):
     assert run.used_simulator
 
 
-def test_a_failed_tier_1_agent_blocks_the_later_tiers_until_retried(learn_inputs, sync_tasks, simulator):
+def test_a_failed_tier_1_agent_blocks_the_later_tiers_until_retried(learn_params, sync_tasks, simulator):
     simulator.set_rules([{"behaviour": "empty-file", "batch": 2, "times": 1}])
-    run = start(learn_inputs, model="haiku")
+    run = start(learn_params, model="haiku")
     assert run.status == RunStatus.FAILED
     kinds = by_kind(run)
     assert kinds[A.DIFF].status == BatchStatus.FAILED and kinds[A.DIFF].failure_reason == "empty file"
@@ -104,9 +104,9 @@ def test_a_failed_tier_1_agent_blocks_the_later_tiers_until_retried(learn_inputs
     assert kinds[A.DIFF].attempts == 2 and kinds[A.SESSION].attempts == 1
 
 
-def test_drift_in_the_tripwire_json_is_repaired_and_noted(learn_inputs, sync_tasks, simulator):
+def test_drift_in_the_tripwire_json_is_repaired_and_noted(learn_params, sync_tasks, simulator):
     simulator.set_rules([{"behaviour": "drift"}])
-    run = start(learn_inputs, model="haiku")
+    run = start(learn_params, model="haiku")
     assert run.status == RunStatus.SUCCEEDED, run.error
     tripwires = by_kind(run)[A.TRIPWIRES]
     assert any(w.startswith("repaired drift: tripwire_candidates") for w in tripwires.protocol_warnings)
@@ -114,8 +114,8 @@ def test_drift_in_the_tripwire_json_is_repaired_and_noted(learn_inputs, sync_tas
     assert '"candidates"' in text and "tripwire_candidates" not in text
 
 
-def test_each_tier_can_have_its_own_model(learn_inputs, sync_tasks, simulator):
-    run = start(learn_inputs, model="haiku", stage_models={3: "opus", 4: "local"})
+def test_each_tier_can_have_its_own_model(learn_params, sync_tasks, simulator):
+    run = start(learn_params, model="haiku", stage_models={3: "opus", 4: "local"})
     assert run.status == RunStatus.SUCCEEDED, run.error
     kinds = by_kind(run)
     assert kinds[A.SESSION].model_id == "claude-haiku-5-5"
@@ -123,10 +123,10 @@ def test_each_tier_can_have_its_own_model(learn_inputs, sync_tasks, simulator):
     assert kinds[A.TRIPWIRES].model_id == "local" and kinds[A.TRIPWIRES].turns == 0
     assert run.manifest["stage_models"]["3"]["model_id"] == "claude-opus-5-5"
     with pytest.raises(InputError, match="stages 1 to 4"):
-        engine.prepare_run("learn", learn_inputs, model="local", stage_models={5: "opus"})
+        engine.prepare_run("learn", learn_params, model="local", stage_models={5: "opus"})
 
 
-def test_cancel_stops_the_later_tiers(learn_inputs, sync_tasks, monkeypatch):
+def test_cancel_stops_the_later_tiers(learn_params, sync_tasks, monkeypatch):
     real_start_stage = engine.start_stage
 
     def start_then_cancel(run_pk, stage):
@@ -135,7 +135,7 @@ def test_cancel_stops_the_later_tiers(learn_inputs, sync_tasks, monkeypatch):
         real_start_stage(run_pk, stage)
 
     monkeypatch.setattr(engine, "start_stage", start_then_cancel)
-    run = start(learn_inputs)
+    run = start(learn_params)
     assert run.status == RunStatus.CANCELLED
     statuses = {b.stage: b.status for b in run.batches.all()}
     assert statuses[1] == BatchStatus.VERIFIED
@@ -153,34 +153,34 @@ def test_cancel_stops_the_later_tiers(learn_inputs, sync_tasks, monkeypatch):
         ({"comments": "/nonexistent/comments.json"}, "comments", "does not exist"),
     ],
 )
-def test_bad_learn_inputs_are_clear_errors_and_create_nothing(learn_inputs, change, field, message):
+def test_bad_learn_params_are_clear_errors_and_create_nothing(learn_params, change, field, message):
     with pytest.raises(InputError, match=message) as error:
-        engine.create_run("learn", {**learn_inputs, **change}, model="local")
+        engine.create_run("learn", {**learn_params, **change}, model="local")
     assert error.value.field == field
     assert Run.objects.count() == 0
 
 
-def test_not_a_git_repository(learn_inputs, tmp_path):
+def test_not_a_git_repository(learn_params, tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(InputError) as error:
-        engine.create_run("learn", {**learn_inputs, "repo_root": str(tmp_path / "plain")}, model="local")
+        engine.create_run("learn", {**learn_params, "repo_root": str(tmp_path / "plain")}, model="local")
     assert error.value.field == "repo_root" and "git" in str(error.value)
 
 
-def test_session_file_that_is_not_json_lines(learn_inputs, tmp_path):
+def test_session_file_that_is_not_json_lines(learn_params, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type": "user"}\nnot json\n')
     with pytest.raises(InputError, match="line 2") as error:
-        engine.create_run("learn", {**learn_inputs, "sessions": [str(bad)]}, model="local")
+        engine.create_run("learn", {**learn_params, "sessions": [str(bad)]}, model="local")
     assert error.value.field == "sessions"
 
 
-def test_a_weaker_model_shows_in_a_learn_comparison(learn_inputs, sync_tasks, simulator):
+def test_a_weaker_model_shows_in_a_learn_comparison(learn_params, sync_tasks, simulator):
     from runs.compare import compare_runs
 
     simulator.set_rules([{"behaviour": "miscount", "model": "haiku"}])
-    sonnet = start(learn_inputs, model="sonnet")
-    haiku = start(learn_inputs, model="haiku")
+    sonnet = start(learn_params, model="sonnet")
+    haiku = start(learn_params, model="haiku")
     assert sonnet.status == haiku.status == RunStatus.SUCCEEDED
     c = compare_runs(sonnet.run_id, haiku.run_id)
     assert c.only_b and not c.only_a and c.matched and c.jaccard < 1

@@ -43,7 +43,7 @@ def test_post_a_learn_run_and_see_its_tiers(client, learn_form, sync_tasks):
     assert response.status_code == 302 and response["Location"] == f"/runs/{run.run_id}/"
     assert run.status == "succeeded"
     # The folder given was resolved to its session files, without the sub-agent's log.
-    assert [p.rsplit("/", 1)[1] for p in run.inputs["sessions"]] == [
+    assert [p.rsplit("/", 1)[1] for p in run.params["sessions"]] == [
         "5f0c2a9e-1111-4c4c-9d9d-0123456789ab.jsonl",
         "9a9a9a9a-2222-4d4d-8e8e-ba9876543210.jsonl",
     ]

@@ -41,7 +41,7 @@ def test_valid_post_creates_the_run_and_redirects_to_it(client, docs_root, sync_
     response = client.post("/runs/new/", form_data(docs_root))
     run = Run.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/runs/{run.run_id}/"
-    assert run.status == "succeeded" and run.agents == 2 and run.inputs["as_of"] == AS_OF
+    assert run.status == "succeeded" and run.agents == 2 and run.params["as_of"] == AS_OF
 
 
 @pytest.mark.parametrize(

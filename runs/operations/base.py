@@ -33,16 +33,16 @@ class VerificationError(Exception):
 @dataclass(frozen=True)
 class PlannedBatch:
     stage: int
-    items: list[str]
+    inputs: list[str]
     filename: str  # inside the run's scratch folder
-    label: str = ""
+    role: str = ""
 
 
 @dataclass
 class Plan:
     """What ``prepare`` decided before anything is created: it is all recorded in the run."""
 
-    inputs: dict  # normalised inputs (absolute paths, ISO dates), JSON-safe
+    params: dict  # normalised params (absolute paths, ISO dates), JSON-safe
     items: list[str]  # the gathered item order
     batches: list[PlannedBatch]
     summary: dict = field(default_factory=dict)  # counts and notes shown with the run
@@ -63,8 +63,8 @@ class ItemRow:
     key: str
     batch_index: int
     score: int | None
-    tier: str
-    signals: dict
+    group: str
+    data: dict
 
 
 @dataclass
@@ -79,10 +79,10 @@ class Operation:
     stages: ClassVar[int] = 1
     default_model: ClassVar[str] = "haiku"
     uses_agents: ClassVar[bool] = True  # False: the operation decides its own number of batches
-    input_fields: ClassVar[tuple[str, ...]] = ()  # the inputs it takes, named as the form fields
+    param_fields: ClassVar[tuple[str, ...]] = ()  # the params it takes, named as the form fields
     stage_names: ClassVar[dict[int, str]] = {}
 
-    def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:
+    def prepare(self, params: dict, *, agents: int, as_of: date) -> Plan:
         raise NotImplementedError
 
     def system_prompt(self, run: "Run", batch: "Batch") -> str:
@@ -115,8 +115,8 @@ class Operation:
         """Build the report from every verified batch file (``{batch index: text}``)."""
         raise NotImplementedError
 
-    def tier_counts(self, run: "Run") -> dict[str, int]:
-        """Items per tier, for operations that sort their items into tiers (shown on the run page)."""
+    def group_counts(self, run: "Run") -> dict[str, int]:
+        """Items per group, for operations that show their groups as cards on the run page."""
         return {}
 
     def summary_json(self, run: "Run") -> dict:

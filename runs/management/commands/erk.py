@@ -102,8 +102,8 @@ class Command(BaseCommand):
     # --- actions ---------------------------------------------------------------------------------------
     def do_run(self, o) -> int:
         op = get_operation(o["operation"])
-        given = {name: o[name] for name in INPUT_FLAGS if o.get(name)}
-        unknown = [name for name in given if name not in op.input_fields]
+        given = {name: o[name] for name in PARAM_FLAGS if o.get(name)}
+        unknown = [name for name in given if name not in op.param_fields]
         if unknown:
             flags = ", ".join(f"--{name.replace('_', '-')}" for name in unknown)
             raise UsageError(f"{op.name} does not take {flags}")
@@ -215,7 +215,7 @@ def _get_run(run_id: str) -> Run:
     return run
 
 
-INPUT_FLAGS = ("docs_root", "repo_root", "category", "title", "range", "sessions", "comments")
+PARAM_FLAGS = ("docs_root", "repo_root", "category", "title", "range", "sessions", "comments")
 
 
 def _tier_models(specs: list[str]) -> dict[int, str]:

@@ -21,22 +21,22 @@ class AuditScan(Operation):
     name = "audit-scan"
     title = "Doc audit scan"
     stages = 1
-    input_fields = ("docs_root", "repo_root", "category")
+    param_fields = ("docs_root", "repo_root", "category")
 
-    def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:
-        docs_root = Path(inputs["docs_root"]).expanduser().resolve() if inputs.get("docs_root") else None
+    def prepare(self, params: dict, *, agents: int, as_of: date) -> Plan:
+        docs_root = Path(params["docs_root"]).expanduser().resolve() if params.get("docs_root") else None
         if docs_root is None:
             raise InputError("audit-scan needs a docs root (--docs-root)", field="docs_root")
-        repo_root = inputs.get("repo_root")
+        repo_root = params.get("repo_root")
         repo_root = Path(repo_root).expanduser().resolve() if repo_root else None
-        category = (inputs.get("category") or "").strip().strip("/") or None
+        category = (params.get("category") or "").strip().strip("/") or None
         gathered = gather(docs_root, as_of=as_of, category=category, repo_root=repo_root)
         batches = [
-            PlannedBatch(stage=1, items=items, filename=f"batch-{n}.md")
-            for n, items in enumerate(round_robin(gathered.items, agents), start=1)
+            PlannedBatch(stage=1, inputs=docs, filename=f"batch-{n}.md")
+            for n, docs in enumerate(round_robin(gathered.items, agents), start=1)
         ]
         return Plan(
-            inputs={
+            params={
                 "docs_root": str(gathered.docs_root),
                 "repo_root": str(gathered.repo_root),
                 "category": gathered.category,
@@ -65,32 +65,32 @@ class AuditScan(Operation):
             index=batch.index,
             count=run.batches.count(),
             output_path=batch.output_path,
-            paths=batch.items,
+            paths=batch.inputs,
         )
 
     def toolbox(self, run, batch, output: Path) -> Toolbox:
         return Toolbox(
-            read_root=Path(run.inputs["docs_root"]),
-            repo_root=Path(run.inputs["repo_root"]),
+            read_root=Path(run.params["docs_root"]),
+            repo_root=Path(run.params["repo_root"]),
             output_path=output,
         )
 
     def local_output(self, run, batch) -> str:
-        return local_batch_text(batch.items, Path(run.inputs["docs_root"]), Path(run.inputs["repo_root"]))
+        return local_batch_text(batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"]))
 
     def verify(self, run, batch, text: str) -> None:
         try:
-            parse_batch(text, batch.items)
+            parse_batch(text, batch.inputs)
         except BatchFileError as exc:
             raise VerificationError(exc.reason) from None
         return None
 
     def aggregate(self, run, texts: dict[int, str]) -> Aggregate:
-        as_of = date.fromisoformat(run.inputs["as_of"])
+        as_of = date.fromisoformat(run.params["as_of"])
         batch_of: dict[str, int] = {}
         records = []
         for index, text in sorted(texts.items()):
-            for record in parse_batch(text, run.batches.get(index=index).items):
+            for record in parse_batch(text, run.batches.get(index=index).inputs):
                 batch_of[record["path"]] = index
                 records.append(record)
         scored = score_all(records, as_of)
@@ -103,13 +103,13 @@ class AuditScan(Operation):
             notes=run.summary.get("notes", ()),
         )
         rows = [
-            ItemRow(key=s.path, batch_index=batch_of[s.path], score=s.score, tier=s.tier, signals=s.signals)
+            ItemRow(key=s.path, batch_index=batch_of[s.path], score=s.score, group=s.tier, data=s.signals)
             for s in scored
         ]
         return Aggregate(report=report, items=rows)
 
-    def tier_counts(self, run) -> dict[str, int]:
-        tiers = Counter(run.items.values_list("tier", flat=True))
+    def group_counts(self, run) -> dict[str, int]:
+        tiers = Counter(run.items.values_list("group", flat=True))
         return {tier: tiers.get(tier, 0) for tier in TIERS}
 
     def summary_json(self, run) -> dict:
@@ -117,13 +117,18 @@ class AuditScan(Operation):
             "scanned": run.summary.get("scanned", 0),
             "skipped": run.summary.get("skipped", 0),
             "excluded": run.summary.get("excluded", 0),
-            "tiers": self.tier_counts(run),
+            "tiers": self.group_counts(run),
         }
-        if run.items.exists():
-            scored = [_as_scored(item) for item in run.items.all()]
-            out["stats"] = stats(scored, date.fromisoformat(run.inputs["as_of"]))
+        items = list(run.items.order_by("position"))
+        if items:
+            out["stats"] = stats(
+                [_as_scored(item) for item in items], date.fromisoformat(run.params["as_of"])
+            )
+        out["items"] = {
+            item.key: {"score": item.score, "tier": item.group, "signals": item.data} for item in items
+        }
         return out
 
 
 def _as_scored(item) -> Scored:
-    return Scored(path=item.key, score=item.score, tier=item.tier, signals=item.signals, reasons=())
+    return Scored(path=item.key, score=item.score, tier=item.group, signals=item.data, reasons=())

@@ -25,21 +25,21 @@ class Learn(Operation):
     default_model = "sonnet"
     uses_agents = False
     stage_names = A.TIER_NAMES
-    input_fields = ("title", "repo_root", "range", "sessions", "docs_root", "comments")
+    param_fields = ("title", "repo_root", "range", "sessions", "docs_root", "comments")
 
     # --- before the run ------------------------------------------------------------------------------
-    def prepare(self, inputs: dict, *, agents: int, as_of: date) -> Plan:
-        title = " ".join((inputs.get("title") or "").split())
+    def prepare(self, params: dict, *, agents: int, as_of: date) -> Plan:
+        title = " ".join((params.get("title") or "").split())
         if not title:
             raise InputError("learn needs a title: what the work was (--title)", field="title")
-        if not inputs.get("repo_root"):
+        if not params.get("repo_root"):
             raise InputError("learn needs a git repository (--repo-root)", field="repo_root")
-        repo_root = check_repo(Path(inputs["repo_root"]).expanduser())
-        rev_range = (inputs.get("range") or "").strip() or DEFAULT_RANGE
+        repo_root = check_repo(Path(params["repo_root"]).expanduser())
+        rev_range = (params.get("range") or "").strip() or DEFAULT_RANGE
         base, head = check_range(repo_root, rev_range)
-        docs_root = _docs_root(inputs.get("docs_root"), repo_root)
-        comments = _comments(inputs.get("comments"))
-        session_paths = [Path(p).expanduser() for p in (inputs.get("sessions") or [])]
+        docs_root = _docs_root(params.get("docs_root"), repo_root)
+        comments = _comments(params.get("comments"))
+        session_paths = [Path(p).expanduser() for p in (params.get("sessions") or [])]
         sessions = discover_sessions(session_paths or None, repo_root)
         chunks, stats = preprocess(sessions)
         diff, log = diff_and_log(repo_root, f"{base}..{head}")
@@ -58,7 +58,7 @@ class Learn(Operation):
         )
         notes = [] if docs_root else ["no docs root: the docs checker is left out"]
         return Plan(
-            inputs={
+            params={
                 "title": title,
                 "repo_root": str(repo_root),
                 "range": rev_range,
@@ -66,7 +66,7 @@ class Learn(Operation):
                 "head": head,
                 "sessions": [str(p) for p in sessions],
                 "docs_root": str(docs_root) if docs_root else None,
-                "comments": str(Path(inputs["comments"]).expanduser().resolve())
+                "comments": str(Path(params["comments"]).expanduser().resolve())
                 if comments is not None
                 else None,
                 "hints": hints,
@@ -74,7 +74,7 @@ class Learn(Operation):
             },
             items=[spec.output for spec in specs],
             batches=[
-                PlannedBatch(stage=spec.tier, items=list(spec.reads), filename=spec.output, label=spec.kind)
+                PlannedBatch(stage=spec.tier, inputs=list(spec.reads), filename=spec.output, role=spec.kind)
                 for spec in specs
             ],
             summary={
@@ -99,18 +99,18 @@ class Learn(Operation):
             run_id=run.run_id,
             index=batch.index,
             count=run.batches.count(),
-            kind=batch.label,
-            title=run.inputs["title"],
+            kind=batch.role,
+            title=run.params["title"],
             output_path=batch.output_path,
-            hints=run.inputs.get("hints") or [],
-            inputs=batch.items,
+            hints=run.params.get("hints") or [],
+            inputs=batch.inputs,
         )
 
     def toolbox(self, run, batch, output: Path) -> Toolbox:
-        docs_root = run.inputs.get("docs_root")
+        docs_root = run.params.get("docs_root")
         return Toolbox(
             read_root=Path(run.scratch_dir),
-            repo_root=Path(run.inputs["repo_root"]),
+            repo_root=Path(run.params["repo_root"]),
             output_path=output,
             docs_root=Path(docs_root) if docs_root else None,
         )
@@ -119,27 +119,27 @@ class Learn(Operation):
         scratch = Path(run.scratch_dir)
         toolbox = self.toolbox(run, batch, Path(batch.output_path))
         return analyse(
-            batch.label,
-            title=run.inputs["title"],
-            hints=run.inputs.get("hints") or [],
+            batch.role,
+            title=run.params["title"],
+            hints=run.params.get("hints") or [],
             inputs={
-                rel: (scratch / rel).read_text(encoding="utf-8", errors="replace") for rel in batch.items
+                rel: (scratch / rel).read_text(encoding="utf-8", errors="replace") for rel in batch.inputs
             },
             search=toolbox.search_docs if toolbox.docs_root else (lambda query: "no matches"),
         )
 
     def verify(self, run, batch, text: str) -> Repair | None:
-        checked = check_file(batch.label, text, title=run.inputs["title"])
+        checked = check_file(batch.role, text, title=run.params["title"])
         return Repair(text=checked.text, warnings=tuple(checked.warnings))
 
     # --- after the run -------------------------------------------------------------------------------
     def aggregate(self, run, texts: dict[int, str]) -> Aggregate:
         batches = {b.index: b for b in run.batches.all()}
-        by_kind = {batches[i].label: (i, text) for i, text in texts.items() if batches[i].label != A.SESSION}
+        by_kind = {batches[i].role: (i, text) for i, text in texts.items() if batches[i].role != A.SESSION}
         plan_index, plan_text = by_kind[A.PLAN]
         tripwire_index, tripwire_text = by_kind[A.TRIPWIRES]
         candidates = parse_candidates(tripwire_text)
-        docs_root = run.inputs.get("docs_root")
+        docs_root = run.params.get("docs_root")
 
         def exists(target: str) -> bool:
             return bool(docs_root) and (Path(docs_root) / target).exists()
@@ -151,15 +151,13 @@ class Learn(Operation):
             if key in seen:
                 continue
             seen.add(key)
-            signals = {
+            data = {
                 "action": c.action,
                 "warning": c.warning,
                 "target_doc_path": c.target_doc_path,
                 "target_exists": exists(c.target_doc_path),
             }
-            rows.append(
-                ItemRow(key=key, batch_index=tripwire_index, score=None, tier="TRIPWIRE", signals=signals)
-            )
+            rows.append(ItemRow(key=key, batch_index=tripwire_index, score=None, group="TRIPWIRE", data=data))
         for n, item in enumerate(parse_plan_items(plan_text), start=1):
             key = f"doc {n}: {item.text}"[:480]
             rows.append(
@@ -167,8 +165,8 @@ class Learn(Operation):
                     key=key,
                     batch_index=plan_index,
                     score=None,
-                    tier=item.priority or "",
-                    signals={"text": item.text, "priority": item.priority},
+                    group=item.priority or "",
+                    data={"text": item.text, "priority": item.priority},
                 )
             )
         report = _report(run, plan_text, rows, batches)
@@ -189,11 +187,11 @@ class Learn(Operation):
         ]
         items = list(run.items.order_by("position"))
         return {
-            "title": run.inputs.get("title"),
-            "range": run.inputs.get("range"),
+            "title": run.params.get("title"),
+            "range": run.params.get("range"),
             "tiers": tiers,
-            "tripwire_candidates": [i.signals for i in items if i.tier == "TRIPWIRE"],
-            "plan_items": [i.signals for i in items if i.tier != "TRIPWIRE"],
+            "tripwire_candidates": [i.data for i in items if i.group == "TRIPWIRE"],
+            "plan_items": [i.data for i in items if i.group != "TRIPWIRE"],
             "preprocessing": run.summary.get("sessions", []),
         }
 
@@ -280,11 +278,11 @@ def _cell(text) -> str:
 def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
     """The learn plan, then the tripwire candidates, the agents by tier, and the preprocessing figures."""
     lines = [plan_text.rstrip(), "", "## Tripwire Candidates", ""]
-    candidates = [r for r in rows if r.tier == "TRIPWIRE"]
+    candidates = [r for r in rows if r.group == "TRIPWIRE"]
     if candidates:
         lines += ["| Action | Warning | Target doc | Exists |", "| --- | --- | --- | --- |"]
         for r in candidates:
-            s = r.signals
+            s = r.data
             exists = "yes" if s["target_exists"] else "no"
             lines.append(
                 f"| {_cell(s['action'])} | {_cell(s['warning'])} | {_cell(s['target_doc_path'])} | {exists} |"
@@ -300,7 +298,7 @@ def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
         for b in sorted(tier_batches, key=lambda b: b.index):
             rel = Path(b.output_path).relative_to(run.scratch_dir).as_posix()
             # Four spaces: python-markdown nests a list only at that indentation.
-            lines.append(f"    - [{b.label}: {rel}](/runs/{run.run_id}/batches/{b.index}/)")
+            lines.append(f"    - [{b.role}: {rel}](/runs/{run.run_id}/batches/{b.index}/)")
     lines += ["", "## Preprocessing", ""]
     sessions = run.summary.get("sessions", [])
     if sessions:

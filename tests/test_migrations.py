@@ -1,0 +1,54 @@
+"""Migrations: a database made before the glossary's renames keeps every value under the new names."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("runs", "0001_initial")]
+AFTER = [("runs", "0002_glossary_names")]
+
+
+@pytest.fixture
+def migrator():
+    executor = MigrationExecutor(connection)
+    yield executor
+    # Back to the newest schema, whatever migrations come after these, for the tests that follow.
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_renamed_fields_keep_their_data(migrator):
+    executor = migrator
+    executor.migrate(BEFORE)
+    old = executor.loader.project_state(BEFORE).apps
+    run = old.get_model("runs", "Run").objects.create(
+        run_id="audit-scan-20261128-100000-abcd",
+        operation="audit-scan",
+        model="local",
+        model_id="local",
+        agents=1,
+        inputs={"docs_root": "/docs", "as_of": "2026-11-28"},
+        scratch_dir="/tmp/x",
+    )
+    batch = old.get_model("runs", "Batch").objects.create(
+        run=run,
+        index=1,
+        label="gap-identifier",
+        items=["a.md", "b.md"],
+        output_path="/tmp/x/b1",
+        model_id="local",
+    )
+    old.get_model("runs", "ItemResult").objects.create(
+        run=run, batch=batch, key="a.md", position=0, score=4, tier="LOW", signals={"lines": 40}
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(AFTER)
+    new = executor.loader.project_state(AFTER).apps
+    run = new.get_model("runs", "Run").objects.get(run_id="audit-scan-20261128-100000-abcd")
+    assert run.params == {"docs_root": "/docs", "as_of": "2026-11-28"}
+    batch = new.get_model("runs", "Batch").objects.get(run=run)
+    assert (batch.role, batch.inputs) == ("gap-identifier", ["a.md", "b.md"])
+    item = new.get_model("runs", "ItemResult").objects.get(run=run)
+    assert (item.group, item.data) == ("LOW", {"lines": 40})
