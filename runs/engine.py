@@ -21,7 +21,7 @@ from django.utils import timezone
 
 import erkweb
 
-from . import verify
+from . import verification
 from .agent import AgentCancelled, AgentFailed, Limits, run_agent
 from .errors import InputError
 from .executors import Endpoint, Executor, api_base_url, check_endpoint, make_client, resolve_model
@@ -220,7 +220,7 @@ def execute_batch(batch_pk: int) -> None:
         # Already past running: a duplicate delivery, or the redelivery of a task whose worker died
         # after the agent finished. Finish what that worker left undone, which is a no-op otherwise.
         if batch.status == BatchStatus.WRITTEN:
-            verify.verify_batch(batch)
+            verification.verify_batch(batch)
         settle(run.pk, resume=True)
         return
     if batch.deliveries > settings.ERKWEB_BATCH_MAX_ATTEMPTS:
@@ -245,7 +245,7 @@ def execute_batch(batch_pk: int) -> None:
         batch.fail(f"internal error: {type(exc).__name__}: {exc}")
     else:
         if batch.mark_written(final_message=final_message, warnings=warnings):
-            verify.verify_batch(batch)
+            verification.verify_batch(batch)
     settle(run.pk)
 
 

@@ -276,7 +276,7 @@ class Batch(models.Model):
             written_at=timezone.now(),
         )
 
-    def verify(self) -> bool:
+    def mark_verified(self) -> bool:
         return self._transition((BatchStatus.WRITTEN,), BatchStatus.VERIFIED, finished_at=timezone.now())
 
     def fail(self, reason: str) -> bool:

@@ -24,7 +24,7 @@ from .models import Batch, Run, RunStatus
 from .operations import get_operation, operation_names
 from .presenters import history_queryset, price_lines, progress, transcript_turns
 from .rendering import render_markdown
-from .verify import check_batch_file
+from .verification import check_output_file
 
 PAGE_SIZE = 50
 
@@ -167,7 +167,7 @@ def batch_detail(request, run_id, index):
         "run": batch.run,
         "batch": batch,
         "output": output,
-        "check": check_batch_file(batch)[0] if output is not None else "missing file",
+        "check": check_output_file(batch)[0] if output is not None else "missing file",
         "turns": transcript_turns(batch.transcript),
     }
     return render(request, "runs/batch_detail.html", context)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from runs.operations.base import VerificationError
+from runs.operations.base import OutputRejected
 from runs.operations.learn.agents import (
     COMMENTS,
     DIFF,
@@ -167,7 +167,7 @@ VALID = {
 
 
 def reason(kind: str, text: str, title: str = TITLE) -> str:
-    with pytest.raises(VerificationError) as caught:
+    with pytest.raises(OutputRejected) as caught:
         check_file(kind, text, title=title)
     return caught.value.reason
 

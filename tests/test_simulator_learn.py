@@ -9,7 +9,7 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from runs.operations.base import VerificationError, final_message
+from runs.operations.base import OutputRejected, final_message
 from runs.operations.learn import agents as A
 from runs.operations.learn import prompts
 from runs.operations.learn.files import check_file, parse_candidates
@@ -298,7 +298,7 @@ def test_bad_markdown_files_fail_verification(sim, folder, behaviour, problem):
     sim.set_rules([behaviour])
     convo, _, output = run_agent(sim, folder, A.DIFF, DIFF_INPUTS)
     assert convo.final_text == final_message(str(output))
-    with pytest.raises(VerificationError, match=problem):
+    with pytest.raises(OutputRejected, match=problem):
         check_file(A.DIFF, output.read_text(), title=TITLE)
 
 
@@ -310,7 +310,7 @@ def test_bad_tripwire_files_fail_verification(sim, folder, behaviour, problem):
     run_pipeline(sim, folder, until=A.TRIPWIRES)
     sim.set_rules([behaviour])
     _, _, output = run_agent(sim, folder, A.TRIPWIRES, (PLAN_OUT, GAPS_OUT), index=7)
-    with pytest.raises(VerificationError, match=problem):
+    with pytest.raises(OutputRejected, match=problem):
         check_file(A.TRIPWIRES, output.read_text(), title=TITLE)
 
 
@@ -319,7 +319,7 @@ def test_missing_item_without_candidates_drops_the_key(sim, folder):
     (folder.run / GAPS_OUT).write_text("# Gaps\n")
     sim.set_rules(["missing-item"])
     _, _, output = run_agent(sim, folder, A.TRIPWIRES, (PLAN_OUT, GAPS_OUT), index=7)
-    with pytest.raises(VerificationError, match="missing key: candidates"):
+    with pytest.raises(OutputRejected, match="missing key: candidates"):
         check_file(A.TRIPWIRES, output.read_text(), title=TITLE)
 
 

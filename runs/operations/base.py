@@ -22,8 +22,8 @@ def final_message(output_path: str) -> str:
     return f"Output written to {output_path}"
 
 
-class VerificationError(Exception):
-    """A batch file that does not hold what it must; ``reason`` names the first problem."""
+class OutputRejected(Exception):
+    """An output file that does not hold what it must; ``reason`` names the first problem."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -103,8 +103,8 @@ class Operation:
         """The batch file's text as the deterministic ``local`` executor writes it."""
         raise NotImplementedError
 
-    def verify(self, run: "Run", batch: "Batch", text: str) -> "Repair | None":
-        """Raise VerificationError unless ``text`` (non-empty) holds what the batch must write.
+    def check_output(self, run: "Run", batch: "Batch", text: str) -> "Repair | None":
+        """Raise OutputRejected unless ``text`` (non-empty) holds what the batch must write.
 
         An operation that repairs common drift before checking returns the repaired text (written back,
         so every later reader sees it) and a warning per repair.

@@ -8,7 +8,7 @@ from runs.errors import InputError
 from runs.partition import round_robin
 from runs.tools import Toolbox
 
-from ..base import Aggregate, ItemRow, Operation, Plan, PlannedBatch, VerificationError
+from ..base import Aggregate, ItemRow, Operation, OutputRejected, Plan, PlannedBatch
 from . import prompts
 from .batchfile import BatchFileError, parse_batch
 from .gather import gather
@@ -78,11 +78,11 @@ class AuditScan(Operation):
     def local_output(self, run, batch) -> str:
         return local_batch_text(batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"]))
 
-    def verify(self, run, batch, text: str) -> None:
+    def check_output(self, run, batch, text: str) -> None:
         try:
             parse_batch(text, batch.inputs)
         except BatchFileError as exc:
-            raise VerificationError(exc.reason) from None
+            raise OutputRejected(exc.reason) from None
         return None
 
     def aggregate(self, run, texts: dict[int, str]) -> Aggregate:

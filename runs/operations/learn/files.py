@@ -4,7 +4,7 @@ specs/learn.md, "What each file must hold (verification)". Every markdown file m
 its kind's level-2 headings (``HEADINGS``), in any order, each followed by some text; the gap analysis's
 Enumerated Items section holds a table with ``GAP_COLUMNS``; the learn plan starts with its title line;
 ``tripwire-candidates.json`` is ``{"candidates": [...]}`` of exact ``action``/``warning``/``target_doc_path``
-objects. ``check_file`` raises ``VerificationError`` naming the first problem.
+objects. ``check_file`` raises ``OutputRejected`` naming the first problem.
 
 Reading rules and the decisions the spec leaves open:
 
@@ -45,7 +45,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from ..base import VerificationError
+from ..base import OutputRejected
 from .agents import (
     CLASSIFICATIONS,
     COMMENTS,
@@ -249,26 +249,26 @@ def _gap_table(found: _Section) -> _Table | None:
 def _check_gap_table(sections: list[_Section]) -> None:
     table = _gap_table(_find(sections, ITEMS_HEADING))
     if table is None:
-        raise VerificationError(f"{ITEMS_HEADING} has no table")
+        raise OutputRejected(f"{ITEMS_HEADING} has no table")
     columns = [_bare(cell) for cell in table.header]
     if tuple(columns) != GAP_COLUMNS:
-        raise VerificationError(f"table columns are {', '.join(columns)} not {', '.join(GAP_COLUMNS)}")
+        raise OutputRejected(f"table columns are {', '.join(columns)} not {', '.join(GAP_COLUMNS)}")
     for number, cells in enumerate(table.rows, start=1):
         where = f"row {number}"
         if len(cells) != len(GAP_COLUMNS):
-            raise VerificationError(f"{where}: {len(cells)} cells, not {len(GAP_COLUMNS)}")
+            raise OutputRejected(f"{where}: {len(cells)} cells, not {len(GAP_COLUMNS)}")
         _, item, classification, priority, _ = cells
         classification, priority = _bare(classification), _bare(priority)
         if not item:
-            raise VerificationError(f"{where}: item is empty")
+            raise OutputRejected(f"{where}: item is empty")
         for field, value, allowed in (
             ("classification", classification, CLASSIFICATIONS),
             ("priority", priority, PRIORITIES),
         ):
             if not value:
-                raise VerificationError(f"{where}: {field} is empty")
+                raise OutputRejected(f"{where}: {field} is empty")
             if value not in allowed:
-                raise VerificationError(f"{where}: {field} {value} is not one of {', '.join(allowed)}")
+                raise OutputRejected(f"{where}: {field} {value} is not one of {', '.join(allowed)}")
 
 
 def _check_markdown(kind: str, text: str, title: str) -> None:
@@ -276,20 +276,20 @@ def _check_markdown(kind: str, text: str, title: str) -> None:
         expected = f"{PLAN_TITLE_PREFIX}{title.strip()}"
         first = next(line.strip() for line in _lines(text) if line.strip())
         if first != expected:
-            raise VerificationError(f'first line must be "{expected}"')
+            raise OutputRejected(f'first line must be "{expected}"')
     required = HEADINGS[kind]
     sections = [s for s in _sections(text) if s.name in required]
     seen: set[str] = set()
     for found in sections:
         if found.name in seen:
-            raise VerificationError(f"duplicate heading: {found.name}")
+            raise OutputRejected(f"duplicate heading: {found.name}")
         seen.add(found.name)
     for heading in required:
         if heading not in seen:
-            raise VerificationError(f"missing heading: {heading}")
+            raise OutputRejected(f"missing heading: {heading}")
     for found in sections:
         if not any(line.strip() for line in found.body):
-            raise VerificationError(f"heading {found.name} has no text")
+            raise OutputRejected(f"heading {found.name} has no text")
     if kind == GAPS:
         _check_gap_table(sections)
 
@@ -340,7 +340,7 @@ def _repair(text: str) -> tuple[object, list[str]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise VerificationError(f"not JSON: {exc}") from None
+        raise OutputRejected(f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         return data, warnings
     if "candidates" not in data and "tripwire_candidates" in data:
@@ -362,28 +362,28 @@ def _is_relative(path: str) -> bool:
 
 def _check_candidates(data: object) -> None:
     if not isinstance(data, dict):
-        raise VerificationError("not a JSON object")
+        raise OutputRejected("not a JSON object")
     if "candidates" not in data:
-        raise VerificationError("missing key: candidates")
+        raise OutputRejected("missing key: candidates")
     if not isinstance(data["candidates"], list):
-        raise VerificationError("candidates is not a list")
+        raise OutputRejected("candidates is not a list")
     for number, candidate in enumerate(data["candidates"], start=1):
         where = f"candidate {number}"
         if not isinstance(candidate, dict):
-            raise VerificationError(f"{where}: not a JSON object")
+            raise OutputRejected(f"{where}: not a JSON object")
         for field in CANDIDATE_FIELDS:
             if field not in candidate:
-                raise VerificationError(f"{where}: missing field {field}")
+                raise OutputRejected(f"{where}: missing field {field}")
         for key in candidate:
             if key not in CANDIDATE_FIELDS:
-                raise VerificationError(f"{where}: unexpected field {key}")
+                raise OutputRejected(f"{where}: unexpected field {key}")
         for field in CANDIDATE_FIELDS:
             if not isinstance(candidate[field], str):
-                raise VerificationError(f"{where}: {field} is not a string")
+                raise OutputRejected(f"{where}: {field} is not a string")
             if not candidate[field].strip():
-                raise VerificationError(f"{where}: {field} is empty")
+                raise OutputRejected(f"{where}: {field} is empty")
         if not _is_relative(candidate["target_doc_path"]):
-            raise VerificationError(f"{where}: target_doc_path must be relative to the docs root")
+            raise OutputRejected(f"{where}: target_doc_path must be relative to the docs root")
 
 
 def canonical_json(data: object) -> str:
@@ -394,14 +394,14 @@ def canonical_json(data: object) -> str:
 
 
 def check_file(kind: str, text: str, *, title: str) -> Checked:
-    """Verify one agent file of ``kind``; raise VerificationError naming the first problem.
+    """Verify one agent file of ``kind``; raise OutputRejected naming the first problem.
 
     ``Checked.text`` is the repaired text to write back (tripwire candidates only), else None.
     """
     if kind not in MARKDOWN_KINDS and kind != TRIPWIRES:
         raise ValueError(f"unknown learn agent kind: {kind}")
     if not text.strip():
-        raise VerificationError(EMPTY_FILE)
+        raise OutputRejected(EMPTY_FILE)
     if kind != TRIPWIRES:
         _check_markdown(kind, text, title)
         return Checked(text=None, warnings=())

@@ -128,7 +128,7 @@ class Learn(Operation):
             search=toolbox.search_docs if toolbox.docs_root else (lambda query: "no matches"),
         )
 
-    def verify(self, run, batch, text: str) -> Repair | None:
+    def check_output(self, run, batch, text: str) -> Repair | None:
         checked = check_file(batch.role, text, title=run.params["title"])
         return Repair(text=checked.text, warnings=tuple(checked.warnings))
 
