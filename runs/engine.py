@@ -69,7 +69,7 @@ def prepare_run(
     stage_executors = {}
     for stage, stage_model in (stage_models or {}).items():
         if stage not in range(1, op.stages + 1):
-            raise InputError(f"{op.name} has stages 1 to {op.stages}, not {stage}", field="tier_models")
+            raise InputError(f"{op.name} has stages 1 to {op.stages}, not {stage}", field="stage_models")
         stage_executors[stage] = resolve_model(stage_model)
     endpoint = None
     for candidate in (executor, *stage_executors.values()):
@@ -81,7 +81,7 @@ def prepare_run(
         executor=executor,
         stage_executors=stage_executors,
         endpoint=endpoint,
-        agents=agents if op.uses_agents else len(plan.batches),
+        agents=agents if op.takes_agent_count else len(plan.batches),
         plan=plan,
         now=now,
     )

@@ -11,8 +11,6 @@ from .errors import InputError
 from .executors import LOCAL
 from .operations import get_operation, operation_names
 
-TIERS = (1, 2, 3, 4)
-
 DEFAULT_DOCS_ROOT = settings.BASE_DIR / "examples" / "docs" / "learned"
 
 
@@ -20,6 +18,13 @@ def model_choices() -> list[tuple[str, str]]:
     choices = [(LOCAL, "local: exact, from Python, no LLM")]
     choices += [(alias, f"{alias}: {entry['id']}") for alias, entry in settings.ERKWEB_MODELS.items()]
     return choices
+
+
+def stage_numbers() -> range:
+    """The stages that can have their own model: every stage of the operation with the most, if it has
+    more than one (a one-stage run has just its model)."""
+    most = max(get_operation(name).stages for name in operation_names())
+    return range(1, most + 1) if most > 1 else range(0)
 
 
 def default_model() -> str:
@@ -77,17 +82,17 @@ class NewRunForm(forms.Form):
         self.fields["operation"].choices = [(name, get_operation(name).title) for name in operation_names()]
         self.fields["model"].choices = model_choices()
         self.fields["compare_model"].choices = [("", "no comparison"), *model_choices()]
-        # learn's tiers can each have their own model (erk uses sonnet to analyse, a larger model to plan).
-        for tier in TIERS:
-            self.fields[f"tier_model_{tier}"] = forms.ChoiceField(
+        # learn's stages can each have their own model (erk uses sonnet to analyse, a larger model to plan).
+        for stage in stage_numbers():
+            self.fields[f"stage_model_{stage}"] = forms.ChoiceField(
                 required=False,
-                label=f"Tier {tier} model",
+                label=f"Stage {stage} model",
                 choices=[("", "the run's model"), *model_choices()],
             )
         self.prepared: list[engine.Prepared] = []
 
-    def tier_fields(self):
-        return [self[f"tier_model_{tier}"] for tier in TIERS]
+    def stage_fields(self):
+        return [self[f"stage_model_{stage}"] for stage in stage_numbers()]
 
     @classmethod
     def with_defaults(cls, data=None):
@@ -109,9 +114,10 @@ class NewRunForm(forms.Form):
             params["sessions"] = [
                 line.strip() for line in (data.get("sessions") or "").splitlines() if line.strip()
             ]
-        stage_models = {tier: data[f"tier_model_{tier}"] for tier in TIERS if data.get(f"tier_model_{tier}")}
-        if op.stages == 1:
-            stage_models = {}
+        stage_models = {}
+        if op.stages > 1:
+            stages = range(1, op.stages + 1)
+            stage_models = {n: data[f"stage_model_{n}"] for n in stages if data.get(f"stage_model_{n}")}
         try:
             prepared = engine.prepare_run(
                 op.name,

@@ -82,6 +82,7 @@ def _preview(form: NewRunForm) -> dict | None:
     return {
         "operation": op.name,
         "summary": plan.summary,
+        "stages": op.stages,
         "agent_counts": [(role, roles.count(role)) for role in dict.fromkeys(roles)],
         "batch_sizes": [len(b.inputs) for b in plan.batches],
         "estimates": [(p.executor, estimate(p.plan, p.executor_for, shared_prompt)) for p in form.prepared],
@@ -98,8 +99,8 @@ def run_detail(request, run_id):
         "progress": progress(batches),
         "report_html": render_markdown(run.report) if run.report else "",
         # Polled every second while the run goes on: the counts alone, not the whole summary.
-        "tiers": get_operation(run.operation).group_counts(run),
-        "tiers_graph": _tiers_graph(run, batches),
+        "groups": get_operation(run.operation).group_counts(run),
+        "stages_graph": _stages_graph(run, batches),
         "price_lines": price_lines(run),
         # A run page that never moves because nothing runs the batches should say so.
         "no_cluster": not run.is_finished and not cluster_alive(),
@@ -109,7 +110,7 @@ def run_detail(request, run_id):
     return render(request, _fragment(request, "runs/run_detail.html", "run-body"), context)
 
 
-def _tiers_graph(run: Run, batches) -> list[dict]:
+def _stages_graph(run: Run, batches) -> list[dict]:
     names = get_operation(run.operation).stage_names
     return [
         {"stage": stage, "name": names.get(stage, ""), "batches": [b for b in batches if b.stage == stage]}

@@ -248,7 +248,7 @@ def test_filter_the_history(page, app):
     shot(page, "history")
 
 
-def test_learn_from_the_page_with_its_tiers_and_a_comparison(page, app):
+def test_learn_from_the_page_with_its_stages_and_a_comparison(page, app):
     learn = app["learn"]
     page.goto(app["base"] + "/runs/new/")
     page.select_option("select[name=operation]", "learn")
@@ -260,8 +260,8 @@ def test_learn_from_the_page_with_its_tiers_and_a_comparison(page, app):
     page.fill("input[name=comments]", str(learn["comments"]))
     page.select_option("select[name=model]", "haiku")
     page.select_option("select[name=compare_model]", "sonnet")
-    page.select_option("select[name=tier_model_3]", "opus")
-    expect(page.locator("#preview")).to_contain_text("7 agents over 4 tiers", timeout=10_000)
+    page.select_option("select[name=stage_model_3]", "opus")
+    expect(page.locator("#preview")).to_contain_text("7 agents over 4 stages", timeout=10_000)
     shot(page, "learn-new-run")
     page.click("button:has-text('Start run')")
     page.wait_for_url(re.compile(r"/compare/\?a=learn-.*&b=learn-"))
@@ -273,8 +273,8 @@ def test_learn_from_the_page_with_its_tiers_and_a_comparison(page, app):
 
     page.locator("table.compare-head a").first.click()
     expect(page.locator("#run-status")).to_have_text("succeeded")
-    graph = page.locator(".tier-graph")
-    expect(graph.locator(".tier-col")).to_have_count(4)
+    graph = page.locator(".stage-graph")
+    expect(graph.locator(".stage-col")).to_have_count(4)
     expect(graph.locator(".agent-box.st-verified")).to_have_count(7)
     expect(graph).to_contain_text("tripwire-extractor")
     expect(page.locator("article.report")).to_contain_text("Tripwire Candidates")

@@ -188,15 +188,15 @@ def test_learn_through_the_cluster(cluster, tmp_path):
         cluster,
         "run", "learn", "--title", TITLE, "--repo-root", str(made["repo"]),
         "--sessions", str(made["sessions"]), "--comments", str(made["comments"]),
-        "--model", "haiku", "--tier-model", "3=sonnet", "--wait", "--json",
+        "--model", "haiku", "--stage-model", "3=sonnet", "--wait", "--json",
     )  # fmt: skip
     assert code == 0, f"erk exited {code}: {err}\n{out[-2000:]}"
     data = last_json(out)
     assert data["status"] == "succeeded" and data["operation"] == "learn" and data["title"] == TITLE
-    assert [t["tier"] for t in data["tiers"]] == [1, 2, 3, 4]
-    assert all(t["status"] == "verified" for t in data["tiers"])
+    assert [s["stage"] for s in data["stages"]] == [1, 2, 3, 4]
+    assert all(s["status"] == "verified" for s in data["stages"])
     assert (
-        data["tiers"][2]["model"] == "claude-sonnet-5-5" and data["tiers"][0]["model"] == "claude-haiku-5-5"
+        data["stages"][2]["model"] == "claude-sonnet-5-5" and data["stages"][0]["model"] == "claude-haiku-5-5"
     )
     assert len(data["batches"]) == 7 and all(b["status"] == "verified" for b in data["batches"])
     assert isinstance(data["tripwire_candidates"], list)

@@ -215,19 +215,23 @@ def test_learn_from_the_command_line(tmp_path, sync_tasks, monkeypatch):
         "--sessions",
         str(made["sessions"]),
     ]
-    code, out, _ = erk_cmd(*args, "--model", "local", "--tier-model", "4=local", "--wait", "--json")
+    code, out, _ = erk_cmd(*args, "--model", "local", "--stage-model", "4=local", "--wait", "--json")
     assert code == 0
     data = json.loads(out.split("\n", 1)[1])
-    assert data["status"] == "succeeded" and [t["status"] for t in data["tiers"]] == ["verified"] * 4
+    assert data["status"] == "succeeded" and [s["status"] for s in data["stages"]] == ["verified"] * 4
+    assert [s["stage"] for s in data["stages"]] == [1, 2, 3, 4] and data["stages"][3]["model"] == "local"
     assert data["tripwire_candidates"] and {"action", "warning", "target_doc_path"} <= set(
         data["tripwire_candidates"][0]
     )
-    # Flags of the other operation, --agents, and a malformed --tier-model are refused before anything exists.
+    # Flags of the other operation, --agents, a malformed --stage-model are refused before anything exists.
+    # --tier-model is the old name of --stage-model: its values reach the same checks.
     for extra, message in (
         (["--category", "x"], "learn does not take --category"),
         (["--agents", "3"], "learn decides its own agents"),
-        (["--tier-model", "three=opus"], "--tier-model must look like TIER=MODEL"),
+        (["--stage-model", "three=opus"], "--stage-model must look like STAGE=MODEL"),
+        (["--stage-model", "7=opus"], "learn has stages 1 to 4"),
         (["--tier-model", "7=opus"], "learn has stages 1 to 4"),
+        (["--tier-model", "5=opus", "--stage-model", "1=haiku"], "learn has stages 1 to 4"),
         (["--range", "main"], "BASE..HEAD"),
     ):
         code, _, err = erk_cmd(*args, "--model", "local", *extra)
@@ -237,3 +241,20 @@ def test_learn_from_the_command_line(tmp_path, sync_tasks, monkeypatch):
         "run", "audit-scan", "--docs-root", str(made["docs"]), "--title", "x", "--model", "local"
     )
     assert code == 2 and "audit-scan does not take --title" in err
+
+
+def test_stage_model_is_in_the_help_and_its_old_name_is_not(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("erk", "run", "--help")
+    help_text = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert "--stage-model STAGE=M" in help_text and "--tier-model" not in help_text
+
+
+def test_a_stage_model_for_a_one_stage_operation_is_refused(docs_root):
+    for flag in ("--stage-model", "--tier-model"):
+        code, _, err = erk_cmd(
+            "run", "audit-scan", "--docs-root", str(docs_root), "--model", "local", flag, "1=opus"
+        )
+        assert code == 2 and "audit-scan has one stage: use --model, not --stage-model" in err, err
+    assert Run.objects.count() == 0

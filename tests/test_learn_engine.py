@@ -1,4 +1,4 @@
-"""learn on the engine: four tiers, each starting only once the tier before is verified.
+"""learn on the engine: four stages, each starting only once the stage before is verified.
 
 Tasks run in-process (``sync_tasks``); the simulator plays the agents over real sockets.
 """
@@ -37,7 +37,7 @@ def by_kind(run) -> dict:
     return {b.role: b for b in run.batches.all()}
 
 
-def test_local_learn_runs_the_four_tiers_in_order(learn_params, sync_tasks):
+def test_local_learn_runs_the_four_stages_in_order(learn_params, sync_tasks):
     run = start(learn_params)
     assert run.status == RunStatus.SUCCEEDED, run.error
     batches = list(run.batches.order_by("index"))
@@ -50,10 +50,10 @@ def test_local_learn_runs_the_four_tiers_in_order(learn_params, sync_tasks):
         (3, A.PLAN),
         (4, A.TRIPWIRES),
     ]
-    for tier in (2, 3, 4):
-        before = [b for b in batches if b.stage == tier - 1]
-        for b in (b for b in batches if b.stage == tier):
-            assert b.started_at >= max(x.finished_at for x in before), "a tier starts after the one before"
+    for stage in (2, 3, 4):
+        before = [b for b in batches if b.stage == stage - 1]
+        for b in (b for b in batches if b.stage == stage):
+            assert b.started_at >= max(x.finished_at for x in before), "a stage starts after the one before"
     scratch = Path(run.scratch_dir)
     assert (scratch / "sessions" / f"session-{SESSION_ID}-part1.xml").is_file()
     assert (scratch / "diff.patch").read_text().startswith("diff --git")
@@ -86,7 +86,7 @@ def test_learn_through_the_simulator(learn_params, sync_tasks, simulator):
     assert run.used_simulator
 
 
-def test_a_failed_tier_1_agent_blocks_the_later_tiers_until_retried(learn_params, sync_tasks, simulator):
+def test_a_failed_stage_1_agent_blocks_the_later_stages_until_retried(learn_params, sync_tasks, simulator):
     simulator.set_rules([{"behaviour": "empty-file", "batch": 2, "times": 1}])
     run = start(learn_params, model="haiku")
     assert run.status == RunStatus.FAILED
@@ -114,7 +114,7 @@ def test_drift_in_the_tripwire_json_is_repaired_and_noted(learn_params, sync_tas
     assert '"candidates"' in text and "tripwire_candidates" not in text
 
 
-def test_each_tier_can_have_its_own_model(learn_params, sync_tasks, simulator):
+def test_each_stage_can_have_its_own_model(learn_params, sync_tasks, simulator):
     run = start(learn_params, model="haiku", stage_models={3: "opus", 4: "local"})
     assert run.status == RunStatus.SUCCEEDED, run.error
     kinds = by_kind(run)
@@ -126,7 +126,7 @@ def test_each_tier_can_have_its_own_model(learn_params, sync_tasks, simulator):
         engine.prepare_run("learn", learn_params, model="local", stage_models={5: "opus"})
 
 
-def test_cancel_stops_the_later_tiers(learn_params, sync_tasks, monkeypatch):
+def test_cancel_stops_the_later_stages(learn_params, sync_tasks, monkeypatch):
     real_start_stage = engine.start_stage
 
     def start_then_cancel(run_pk, stage):

@@ -196,8 +196,8 @@ def run(kind: str, inputs: dict[str, str], hints=HINTS, title=TITLE) -> str:
     return analyse(kind, title=title, hints=hints, inputs=inputs, search=search)
 
 
-def tier1() -> dict[str, str]:
-    """Every tier-1 file, keyed by its path in the run folder."""
+def stage1() -> dict[str, str]:
+    """Every stage-1 file, keyed by its path in the run folder."""
     return {
         SESSION_OUT: run(A.SESSION, {CHUNK: session_chunk()}),
         f"{AGENTS}/diff-analysis.md": run(A.DIFF, {A.DIFF_FILE: DIFF, A.LOG_FILE: LOG}),
@@ -207,11 +207,11 @@ def tier1() -> dict[str, str]:
 
 
 def gap_text() -> str:
-    return run(A.GAPS, tier1())
+    return run(A.GAPS, stage1())
 
 
 def plan_text() -> str:
-    files = tier1()
+    files = stage1()
     return run(
         A.PLAN,
         {
@@ -227,7 +227,7 @@ def tripwires_text() -> str:
 
 
 def all_inputs() -> dict[str, dict[str, str]]:
-    files = tier1()
+    files = stage1()
     return {
         A.SESSION: {CHUNK: session_chunk()},
         A.DIFF: {A.DIFF_FILE: DIFF, A.LOG_FILE: LOG},

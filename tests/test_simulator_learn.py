@@ -149,13 +149,13 @@ def expected(folder: Folder, kind: str, inputs, toolbox: Toolbox, hints=HINTS) -
     return analyse(kind, title=TITLE, hints=hints, inputs=texts, search=toolbox.search_docs)
 
 
-TIER1 = [
+STAGE1 = [
     (A.SESSION, (CHUNK,)),
     (A.DIFF, (A.DIFF_FILE, A.LOG_FILE)),
     (A.DOCS, ()),
     (A.COMMENTS, (A.COMMENTS_FILE,)),
 ]
-TIER1_OUT = tuple(
+STAGE1_OUT = tuple(
     f"{A.AGENTS_DIR}/{name}"
     for name in (
         "session-5f1c0de2-part1.md",
@@ -167,15 +167,15 @@ TIER1_OUT = tuple(
 GAPS_OUT = f"{A.AGENTS_DIR}/gap-analysis.md"
 PLAN_OUT = f"{A.AGENTS_DIR}/learn-plan.md"
 PIPELINE = [
-    *TIER1,
-    (A.GAPS, TIER1_OUT),
-    (A.PLAN, (GAPS_OUT, TIER1_OUT[0], TIER1_OUT[1])),
+    *STAGE1,
+    (A.GAPS, STAGE1_OUT),
+    (A.PLAN, (GAPS_OUT, STAGE1_OUT[0], STAGE1_OUT[1])),
     (A.TRIPWIRES, (PLAN_OUT, GAPS_OUT)),
 ]
 
 
 def run_pipeline(sim, folder: Folder, until: str | None = None) -> None:
-    """Every agent before ``until`` (all of them without it), in tier order, each one verified."""
+    """Every agent before ``until`` (all of them without it), in stage order, each one verified."""
     for index, (kind, inputs) in enumerate(PIPELINE, start=1):
         if kind == until:
             return
@@ -214,7 +214,7 @@ def test_every_agent_takes_three_turns_and_writes_what_the_local_analyser_writes
     candidates = parse_candidates((folder.run / A.AGENTS_DIR / "tripwire-candidates.json").read_text())
     assert [c.target_doc_path for c in candidates] == ["learn/overview.md"]
     # The docs check searched the real docs through the tool.
-    assert "`docs/learn/overview.md`" in (folder.run / TIER1_OUT[2]).read_text()
+    assert "`docs/learn/overview.md`" in (folder.run / STAGE1_OUT[2]).read_text()
 
 
 def test_a_docs_check_without_hints_writes_at_once(sim, folder):
@@ -226,10 +226,10 @@ def test_a_docs_check_without_hints_writes_at_once(sim, folder):
 
 def test_an_input_that_cannot_be_read_is_left_out(sim, folder):
     run_pipeline(sim, folder, until=A.GAPS)
-    (folder.run / TIER1_OUT[3]).unlink()  # the comments analysis is gone
-    convo, toolbox, output = run_agent(sim, folder, A.GAPS, TIER1_OUT)
+    (folder.run / STAGE1_OUT[3]).unlink()  # the comments analysis is gone
+    convo, toolbox, output = run_agent(sim, folder, A.GAPS, STAGE1_OUT)
     assert convo.final_text == final_message(str(output))
-    assert output.read_text() == expected(folder, A.GAPS, TIER1_OUT, toolbox)
+    assert output.read_text() == expected(folder, A.GAPS, STAGE1_OUT, toolbox)
     assert "pr-comments-analysis.md" not in output.read_text()
 
 

@@ -1,4 +1,4 @@
-"""learn in the pages: the form's learn fields, the tier graph, and the comparison of two learn runs."""
+"""learn in the pages: the form's learn fields, the stage graph, and the comparison of two learn runs."""
 
 import pytest
 
@@ -25,7 +25,7 @@ def learn_form(tmp_path):
 def test_the_form_offers_learn_and_its_fields(client):
     body = client.get("/runs/new/").content.decode()
     assert '<option value="learn">' in body
-    for name in ("title", "range", "sessions", "comments", "tier_model_1", "tier_model_4"):
+    for name in ("title", "range", "sessions", "comments", "stage_model_1", "stage_model_4"):
         assert f'name="{name}"' in body
 
 
@@ -33,12 +33,12 @@ def test_preview_of_a_learn_run(client, learn_form):
     body = client.get(
         "/runs/new/", {**learn_form, "preview": "1"}, headers={"HX-Request": "true"}
     ).content.decode()
-    assert "7 agents over 4 tiers" in body and "1 session-analyzer" in body and "retry, budget" in body
+    assert "7 agents over 4 stages" in body and "1 session-analyzer" in body and "retry, budget" in body
     assert Run.objects.count() == 0
 
 
-def test_post_a_learn_run_and_see_its_tiers(client, learn_form, sync_tasks):
-    response = client.post("/runs/new/", {**learn_form, "tier_model_4": "local"})
+def test_post_a_learn_run_and_see_its_stages(client, learn_form, sync_tasks):
+    response = client.post("/runs/new/", {**learn_form, "stage_model_4": "local"})
     run = Run.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/runs/{run.run_id}/"
     assert run.status == "succeeded"
@@ -48,7 +48,8 @@ def test_post_a_learn_run_and_see_its_tiers(client, learn_form, sync_tasks):
         "9a9a9a9a-2222-4d4d-8e8e-ba9876543210.jsonl",
     ]
     body = client.get(f"/runs/{run.run_id}/").content.decode()
-    assert body.count('class="tier-col"') == 4 and body.count("agent-box st-verified") == 7
+    assert body.count('class="stage-col"') == 4 and body.count("agent-box st-verified") == 7
+    assert "<h3>Stage 1: analysers</h3>" in body and "<h3>Stage 4: tripwire extractor</h3>" in body
     assert f"Documentation Plan: {TITLE}" in body and "Tripwire Candidates" in body
     # In the history, a learn run counts its tripwire candidates and documentation items.
     history = client.get("/").content.decode()

@@ -78,7 +78,8 @@ class Operation:
     title: ClassVar[str]
     stages: ClassVar[int] = 1
     default_model: ClassVar[str] = "haiku"
-    uses_agents: ClassVar[bool] = True  # False: the operation decides its own number of batches
+    # True: the user's agent count decides the number of batches; False: the operation decides its own.
+    takes_agent_count: ClassVar[bool] = True
     param_fields: ClassVar[tuple[str, ...]] = ()  # the params it takes, named as the form fields
     stage_names: ClassVar[dict[int, str]] = {}
 

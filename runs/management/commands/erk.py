@@ -4,6 +4,7 @@ Exit codes: 0 the run succeeded (or the command did what it says), 1 the run fai
 2 bad input or no worker cluster; bad input is one line on stderr and creates nothing.
 """
 
+import argparse
 import json
 import sys
 import time
@@ -56,12 +57,14 @@ class Command(BaseCommand):
             "--model", help="local, haiku, sonnet, opus or a claude-... id (default: haiku; learn: sonnet)"
         )
         run.add_argument(
-            "--tier-model",
+            "--stage-model",
             action="append",
             default=[],
-            metavar="TIER=M",
-            help="learn: a model for one tier (1-4)",
+            metavar="STAGE=M",
+            help="learn: a model for one stage (1-4)",
         )
+        # The old name, so scripts written before the rename keep working; not shown in the help.
+        run.add_argument("--tier-model", action="append", dest="stage_model", help=argparse.SUPPRESS)
         run.add_argument(
             "--as-of", help="the date age rules are measured from, YYYY-MM-DD (default: today, UTC)"
         )
@@ -107,10 +110,10 @@ class Command(BaseCommand):
         if unknown:
             flags = ", ".join(f"--{name.replace('_', '-')}" for name in unknown)
             raise UsageError(f"{op.name} does not take {flags}")
-        if o["agents"] is not None and not op.uses_agents:
+        if o["agents"] is not None and not op.takes_agent_count:
             raise UsageError(f"{op.name} decides its own agents: leave out --agents")
-        if o["tier_model"] and op.stages == 1:
-            raise UsageError(f"{op.name} has one stage: use --model, not --tier-model")
+        if o["stage_model"] and op.stages == 1:
+            raise UsageError(f"{op.name} has one stage: use --model, not --stage-model")
         agents = _whole_number(o["agents"], "--agents") if o["agents"] is not None else 5
         as_of = _date(o["as_of"]) if o["as_of"] else None
         prepared = engine.prepare_run(
@@ -119,7 +122,7 @@ class Command(BaseCommand):
             model=o["model"],
             agents=agents,
             as_of=as_of,
-            stage_models=_tier_models(o["tier_model"]),
+            stage_models=_stage_models(o["stage_model"]),
         )
         if o["wait"] and not wait_for_cluster(timeout=10):
             raise UsageError(
@@ -218,13 +221,13 @@ def _get_run(run_id: str) -> Run:
 PARAM_FLAGS = ("docs_root", "repo_root", "category", "title", "range", "sessions", "comments")
 
 
-def _tier_models(specs: list[str]) -> dict[int, str]:
+def _stage_models(specs: list[str]) -> dict[int, str]:
     models = {}
     for spec in specs:
-        tier, sep, model = spec.partition("=")
-        if not sep or not tier.strip().isdigit() or not model.strip():
-            raise UsageError(f"--tier-model must look like TIER=MODEL (e.g. 3=opus), not {spec!r}")
-        models[int(tier)] = model.strip()
+        stage, sep, model = spec.partition("=")
+        if not sep or not stage.strip().isdigit() or not model.strip():
+            raise UsageError(f"--stage-model must look like STAGE=MODEL (e.g. 3=opus), not {spec!r}")
+        models[int(stage)] = model.strip()
     return models
 
 

@@ -1,4 +1,4 @@
-"""learn's agents: who they are, which tier they run in, what they write (specs/learn.md).
+"""learn's agents: who they are, which stage they run in, what they write (specs/learn.md).
 
 The names here are the contract between the operation, the verification of each file, the ``local``
 executor and the simulator's player.
@@ -16,9 +16,9 @@ SESSION, DIFF, DOCS, COMMENTS, GAPS, PLAN, TRIPWIRES = (
     "tripwire-extractor",
 )
 
-TIER_OF = {SESSION: 1, DIFF: 1, DOCS: 1, COMMENTS: 1, GAPS: 2, PLAN: 3, TRIPWIRES: 4}
-TIERS = (1, 2, 3, 4)
-TIER_NAMES = {1: "analysers", 2: "gap identifier", 3: "plan synthesizer", 4: "tripwire extractor"}
+STAGE_OF = {SESSION: 1, DIFF: 1, DOCS: 1, COMMENTS: 1, GAPS: 2, PLAN: 3, TRIPWIRES: 4}
+STAGES = (1, 2, 3, 4)
+STAGE_NAMES = {1: "analysers", 2: "gap identifier", 3: "plan synthesizer", 4: "tripwire extractor"}
 
 # Fixed output files (relative to the run's learn-agents/ folder); session analyses are named per chunk.
 OUTPUT_FILE = {
@@ -58,15 +58,15 @@ COMMENTS_FILE = "comments.json"
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """One agent of a learn run, as planned: its kind, its tier, what it reads and what it writes."""
+    """One agent of a learn run, as planned: its kind, its stage, what it reads and what it writes."""
 
     kind: str
     reads: tuple[str, ...]  # paths relative to the run's scratch folder
     output: str  # path relative to the run's scratch folder
 
     @property
-    def tier(self) -> int:
-        return TIER_OF[self.kind]
+    def stage(self) -> int:
+        return STAGE_OF[self.kind]
 
 
 def session_output(chunk_name: str) -> str:

@@ -691,7 +691,7 @@ def _analyse_gaps(title: str, inputs: Mapping[str, str]) -> str:
         cells = (str(number), _cell(text), classification, priority, _cell(", ".join(files)))
         table.append("| " + " | ".join(cells) + " |")
     if not rows:
-        table += ["", "No items: the tier-1 files recommend nothing to document."]
+        table += ["", "No items: the stage-1 files recommend nothing to document."]
 
     classes = Counter(row[3] for row in rows)
     priorities = Counter(row[4] for row in rows)

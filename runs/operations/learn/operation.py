@@ -1,4 +1,4 @@
-"""learn as an engine plug-in: four tiers of agents, each reading the verified files of the tier before
+"""learn as an engine plug-in: four stages of agents, each reading the verified files of the stage before
 (specs/learn.md)."""
 
 import json
@@ -23,8 +23,8 @@ class Learn(Operation):
     title = "Learn: sessions and diff to a documentation plan"
     stages = 4
     default_model = "sonnet"
-    uses_agents = False
-    stage_names = A.TIER_NAMES
+    takes_agent_count = False
+    stage_names = A.STAGE_NAMES
     param_fields = ("title", "repo_root", "range", "sessions", "docs_root", "comments")
 
     # --- before the run ------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ class Learn(Operation):
             },
             items=[spec.output for spec in specs],
             batches=[
-                PlannedBatch(stage=spec.tier, inputs=list(spec.reads), filename=spec.output, role=spec.kind)
+                PlannedBatch(stage=spec.stage, inputs=list(spec.reads), filename=spec.output, role=spec.kind)
                 for spec in specs
             ],
             summary={
@@ -175,28 +175,28 @@ class Learn(Operation):
     def summary_json(self, run) -> dict:
         batches = list(run.batches.order_by("index"))
         stage_models = run.manifest.get("stage_models", {})
-        tiers = [
+        stages = [
             {
-                "tier": tier,
-                "name": A.TIER_NAMES[tier],
-                "model": stage_models.get(str(tier), {}).get("model_id", run.model_id),
-                "batches": [b.index for b in batches if b.stage == tier],
-                "status": _tier_status([b.status for b in batches if b.stage == tier]),
+                "stage": stage,
+                "name": A.STAGE_NAMES[stage],
+                "model": stage_models.get(str(stage), {}).get("model_id", run.model_id),
+                "batches": [b.index for b in batches if b.stage == stage],
+                "status": _stage_status([b.status for b in batches if b.stage == stage]),
             }
-            for tier in A.TIERS
+            for stage in A.STAGES
         ]
         items = list(run.items.order_by("position"))
         return {
             "title": run.params.get("title"),
             "range": run.params.get("range"),
-            "tiers": tiers,
+            "stages": stages,
             "tripwire_candidates": [i.data for i in items if i.group == "TRIPWIRE"],
             "plan_items": [i.data for i in items if i.group != "TRIPWIRE"],
             "preprocessing": run.summary.get("sessions", []),
         }
 
 
-def _tier_status(statuses: list[str]) -> str:
+def _stage_status(statuses: list[str]) -> str:
     if not statuses:
         return "none"
     if all(s == "verified" for s in statuses):
@@ -208,25 +208,25 @@ def _tier_status(statuses: list[str]) -> str:
 
 
 def _agents(*, chunk_names: list[str], with_docs: bool, with_comments: bool) -> list[A.AgentSpec]:
-    tier1 = [
+    stage1 = [
         A.AgentSpec(A.SESSION, (f"{A.SESSIONS_DIR}/{name}",), A.session_output(name)) for name in chunk_names
     ]
-    tier1.append(A.AgentSpec(A.DIFF, (A.DIFF_FILE, A.LOG_FILE), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.DIFF]}"))
+    stage1.append(A.AgentSpec(A.DIFF, (A.DIFF_FILE, A.LOG_FILE), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.DIFF]}"))
     if with_docs:
-        tier1.append(A.AgentSpec(A.DOCS, (), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.DOCS]}"))
+        stage1.append(A.AgentSpec(A.DOCS, (), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.DOCS]}"))
     if with_comments:
-        tier1.append(
+        stage1.append(
             A.AgentSpec(A.COMMENTS, (A.COMMENTS_FILE,), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.COMMENTS]}")
         )
     gaps = A.AgentSpec(
-        A.GAPS, tuple(spec.output for spec in tier1), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.GAPS]}"
+        A.GAPS, tuple(spec.output for spec in stage1), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.GAPS]}"
     )
-    analyses = tuple(spec.output for spec in tier1 if spec.kind in (A.SESSION, A.DIFF))
+    analyses = tuple(spec.output for spec in stage1 if spec.kind in (A.SESSION, A.DIFF))
     plan = A.AgentSpec(A.PLAN, (gaps.output, *analyses), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.PLAN]}")
     tripwires = A.AgentSpec(
         A.TRIPWIRES, (plan.output, gaps.output), f"{A.AGENTS_DIR}/{A.OUTPUT_FILE[A.TRIPWIRES]}"
     )
-    return [*tier1, gaps, plan, tripwires]
+    return [*stage1, gaps, plan, tripwires]
 
 
 def _docs_root(given, repo_root: Path) -> Path | None:
@@ -276,7 +276,7 @@ def _cell(text) -> str:
 
 
 def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
-    """The learn plan, then the tripwire candidates, the agents by tier, and the preprocessing figures."""
+    """The learn plan, then the tripwire candidates, the agents by stage, and the preprocessing figures."""
     lines = [plan_text.rstrip(), "", "## Tripwire Candidates", ""]
     candidates = [r for r in rows if r.group == "TRIPWIRE"]
     if candidates:
@@ -290,12 +290,12 @@ def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
     else:
         lines.append("_None._")
     lines += ["", "## Agents", ""]
-    for tier in A.TIERS:
-        tier_batches = [b for b in batches.values() if b.stage == tier]
-        if not tier_batches:
+    for stage in A.STAGES:
+        stage_batches = [b for b in batches.values() if b.stage == stage]
+        if not stage_batches:
             continue
-        lines.append(f"- Tier {tier} ({A.TIER_NAMES[tier]}):")
-        for b in sorted(tier_batches, key=lambda b: b.index):
+        lines.append(f"- Stage {stage} ({A.STAGE_NAMES[stage]}):")
+        for b in sorted(stage_batches, key=lambda b: b.index):
             rel = Path(b.output_path).relative_to(run.scratch_dir).as_posix()
             # Four spaces: python-markdown nests a list only at that indentation.
             lines.append(f"    - [{b.role}: {rel}](/runs/{run.run_id}/batches/{b.index}/)")

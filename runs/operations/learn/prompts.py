@@ -1,6 +1,6 @@
 """What learn's agents are told, and the batch message that the simulator reads back.
 
-One system prompt serves every agent of every tier (it holds no run data), so all of a run's requests
+One system prompt serves every agent of every stage (it holds no run data), so all of a run's requests
 share one cached prefix; the batch message says which agent this one is and what it reads.
 """
 
@@ -18,7 +18,7 @@ from .agents import (
     PLAN,
     PRIORITIES,
     SESSION,
-    TIER_OF,
+    STAGE_OF,
 )
 
 OPERATION_MARKER = "# erkweb agent: learn"
@@ -67,7 +67,7 @@ Every markdown file you write has level-2 headings (`## Heading`), each followed
   Documentation Found lists `docs/...` paths with what they cover.
 - **comments-analyzer** reads `comments.json` (review comments: path, line, author, body) and writes
   {_headings(COMMENTS)}.
-- **gap-identifier** reads every tier-1 file and writes {_headings(GAPS)}. Enumerated Items holds one
+- **gap-identifier** reads every stage-1 file and writes {_headings(GAPS)}. Enumerated Items holds one
   markdown table with exactly the columns `#`, `Item`, `Classification`, `Priority`, `Source`;
   Classification is one of {", ".join(CLASSIFICATIONS)}; Priority is one of {", ".join(PRIORITIES)};
   Source names the file the item came from.
@@ -82,7 +82,7 @@ Every markdown file you write has level-2 headings (`## Heading`), each followed
 
 _MESSAGE = re.compile(
     r"erkweb run (?P<run_id>\S+), batch (?P<index>[0-9]+) of (?P<count>[0-9]+): (?P<kind>[a-z-]+) "
-    r"\(tier (?P<tier>[0-9])\)\.\n"
+    r"\(stage (?P<stage>[0-9])\)\.\n"
     r"Title: (?P<title>[^\n]*)\n"
     r"Output file: (?P<output_path>[^\n]+)\n"
     r"Search hints: (?P<hints>[^\n]*)\n"
@@ -96,7 +96,7 @@ class LearnAssignment:
     index: int
     count: int
     kind: str
-    tier: int
+    stage: int
     title: str
     output_path: str
     hints: tuple[str, ...]
@@ -118,7 +118,7 @@ def batch_message(
         if "\n" in value:
             raise ValueError(f"not a one-line value: {value!r}")
     lines = [
-        f"erkweb run {run_id}, batch {index} of {count}: {kind} (tier {TIER_OF[kind]}).",
+        f"erkweb run {run_id}, batch {index} of {count}: {kind} (stage {STAGE_OF[kind]}).",
         f"Title: {title}",
         f"Output file: {output_path}",
         f"Search hints: {', '.join(hints) if hints else 'none'}",
@@ -130,7 +130,7 @@ def batch_message(
 
 def parse_batch_message(text: str) -> LearnAssignment | None:
     match = _MESSAGE.fullmatch(text)
-    if not match or match["kind"] not in TIER_OF:
+    if not match or match["kind"] not in STAGE_OF:
         return None
     inputs = tuple(line[2:] for line in match["inputs"].split("\n")[1:])
     if len(inputs) != int(match["n"]):
@@ -141,7 +141,7 @@ def parse_batch_message(text: str) -> LearnAssignment | None:
         index=int(match["index"]),
         count=int(match["count"]),
         kind=match["kind"],
-        tier=int(match["tier"]),
+        stage=int(match["stage"]),
         title=match["title"],
         output_path=match["output_path"],
         hints=hints,
