@@ -1,4 +1,5 @@
-"""learn's agent files: verification reasons, drift repair, and the report's parsers (no database)."""
+"""learn's agent files, no database: verification reasons (checks.py), drift repair (drift.py), and the
+report's parsers (parsers.py)."""
 
 import json
 
@@ -15,17 +16,16 @@ from runs.operations.learn.agents import (
     SESSION,
     TRIPWIRES,
 )
-from runs.operations.learn.files import (
+from runs.operations.learn.checks import Checked, check_file
+from runs.operations.learn.markdown import section
+from runs.operations.learn.parsers import (
     Candidate,
-    Checked,
     GapItem,
     PlanItem,
-    check_file,
     normalize_action,
     parse_candidates,
     parse_gap_items,
     parse_plan_items,
-    section,
 )
 
 TITLE = "Add --dry-run flag to erk land"

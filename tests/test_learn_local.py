@@ -6,15 +6,13 @@ import pytest
 
 from runs.operations.learn import agents as A
 from runs.operations.learn import sessions
-from runs.operations.learn.files import (
-    CANDIDATE_FIELDS,
-    check_file,
-    parse_candidates,
-    parse_gap_items,
-    parse_plan_items,
-    section,
-)
-from runs.operations.learn.local import NOTE, analyse, commit_subjects, error_line, parse_diff
+from runs.operations.learn.agents import CANDIDATE_FIELDS
+from runs.operations.learn.checks import check_file
+from runs.operations.learn.local import NOTE, analyse
+from runs.operations.learn.local.diff import commit_subjects, parse_diff
+from runs.operations.learn.local.session import error_line
+from runs.operations.learn.markdown import section
+from runs.operations.learn.parsers import parse_candidates, parse_gap_items, parse_plan_items
 
 TITLE = "Add learn local executor"
 HINTS = ("learn", "local", "executor")

@@ -12,8 +12,9 @@ import pytest
 from runs.operations.base import OutputRejected, final_message
 from runs.operations.learn import agents as A
 from runs.operations.learn import prompts
-from runs.operations.learn.files import check_file, parse_candidates
+from runs.operations.learn.checks import check_file
 from runs.operations.learn.local import analyse
+from runs.operations.learn.parsers import parse_candidates
 from runs.simulator.faults import MISBEHAVIOURS
 from runs.simulator.players.learn import OUTSIDE_PATH, WRONG_FINAL
 from runs.simulator.server import start_simulator

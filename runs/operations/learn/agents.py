@@ -48,6 +48,10 @@ HEADINGS = {
 CLASSIFICATIONS = ("NEW_DOC", "UPDATE_EXISTING", "TRIPWIRE", "SKIP")
 PRIORITIES = ("HIGH", "MEDIUM", "LOW")
 GAP_COLUMNS = ("#", "Item", "Classification", "Priority", "Source")
+ITEMS_HEADING = "Enumerated Items"  # the gap analysis's table
+PLAN_ITEMS_HEADING = "Documentation Items"
+PLAN_TITLE_PREFIX = "# Documentation Plan: "  # the learn plan's first line, then the title
+CANDIDATE_FIELDS = ("action", "warning", "target_doc_path")  # of each tripwire candidate
 
 AGENTS_DIR = "learn-agents"  # inside the run's scratch folder
 SESSIONS_DIR = "sessions"  # preprocessed chunks, inside the run's scratch folder

@@ -11,10 +11,11 @@ from runs.tools import Toolbox
 from ..base import Aggregate, ItemRow, Operation, Plan, PlannedBatch, Repair
 from . import agents as A
 from . import prompts
-from .files import check_file, normalize_action, parse_candidates, parse_plan_items
+from .checks import check_file
 from .git import DEFAULT_RANGE, check_range, check_repo, diff_and_log
 from .hints import search_hints
 from .local import analyse
+from .parsers import normalize_action, parse_candidates, parse_plan_items
 from .sessions import discover_sessions, preprocess
 
 

@@ -1,7 +1,7 @@
 """The simulated learn agent: reads its inputs, searches the docs, writes its file with the local analyser.
 
 It plays the protocol of learn's shared system prompt the way a careful model would, and writes what
-erkweb's ``local`` executor would write (runs/operations/learn/local.py ``analyse``), computed from what
+erkweb's ``local`` executor would write (runs/operations/learn/local/ ``analyse``), computed from what
 the tools answered, so a simulated run can be checked byte for byte:
 
 1. a short thinking block, then one ``read_file`` per input and, for the docs-checker, one
