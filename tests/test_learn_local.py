@@ -5,7 +5,7 @@ import json
 import pytest
 
 from runs.operations.learn import agents as A
-from runs.operations.learn import sessions
+from runs.operations.learn import chunks
 from runs.operations.learn.agents import CANDIDATE_FIELDS
 from runs.operations.learn.checks import check_file
 from runs.operations.learn.local import NOTE, analyse
@@ -17,7 +17,7 @@ from runs.operations.learn.parsers import parse_candidates, parse_gap_items, par
 TITLE = "Add learn local executor"
 HINTS = ("learn", "local", "executor")
 SESSION_ID = "5f1c0de2"
-CHUNK = f"{A.SESSIONS_DIR}/{sessions.chunk_name(SESSION_ID, 1)}"
+CHUNK = f"{A.SESSIONS_DIR}/{chunks.chunk_name(SESSION_ID, 1)}"
 SESSION_OUT = A.session_output(CHUNK)
 AGENTS = A.AGENTS_DIR
 
@@ -92,8 +92,8 @@ SESSION_RECORDS = [
 
 
 def session_chunk(records=SESSION_RECORDS) -> str:
-    elements, _ = sessions.to_xml(records, SESSION_ID)
-    (chunk,) = sessions.chunk_elements(elements, SESSION_ID)
+    elements, _ = chunks.to_xml(records, SESSION_ID)
+    (chunk,) = chunks.chunk_elements(elements, SESSION_ID)
     return chunk.text
 
 

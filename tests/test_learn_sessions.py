@@ -7,19 +7,21 @@ from pathlib import Path
 import pytest
 
 from runs.errors import InputError
-from runs.operations.learn.sessions import (
+from runs.operations.learn.chunks import (
     CHARS_PER_TOKEN,
     CHUNK_TOKENS,
     ERROR_WORDS,
     PARAM_CHARS,
     RESULT_HEAD_LINES,
     chunk_elements,
+    to_xml,
+)
+from runs.operations.learn.sessions import (
     default_sessions_dir,
     discover_sessions,
     preprocess,
     read_session,
     session_id_of,
-    to_xml,
 )
 
 SID = "0b6f2c1e-aaaa-bbbb-cccc-123456789abc"
