@@ -190,6 +190,14 @@ class Conversation:
         return "".join(block.text for block in self.last.content if block.type == "text")
 
 
+def sendable(content) -> list[dict]:
+    """Response blocks as request params, the way erkweb's loop sends them back: unchanged and in order,
+    except empty or whitespace-only text blocks, which the API returns beside tool calls but refuses
+    in a request (the simulator plays that quirk)."""
+    blocks = [b.model_dump(mode="json", exclude_none=True) for b in content]
+    return [b for b in blocks if not (b.get("type") == "text" and not b.get("text", "").strip())]
+
+
 def drive(
     api: anthropic.Anthropic,
     tools: Tools,
@@ -200,7 +208,7 @@ def drive(
     max_tokens: int = 8000,
     max_turns: int = 8,
 ) -> Conversation:
-    """Run the tool-use loop to its end: each assistant turn goes back unchanged, tools run locally."""
+    """Run the tool-use loop to its end: each assistant turn goes back (sendable), tools run locally."""
     convo = Conversation(messages=[{"role": "user", "content": [{"type": "text", "text": user_message}]}])
     for _ in range(max_turns):
         sent = with_breakpoint(convo.messages)
@@ -213,12 +221,7 @@ def drive(
             messages=sent,
         )
         convo.responses.append(response)
-        convo.messages.append(
-            {
-                "role": "assistant",
-                "content": [b.model_dump(mode="json", exclude_none=True) for b in response.content],
-            }
-        )
+        convo.messages.append({"role": "assistant", "content": sendable(response.content)})
         if response.stop_reason != "tool_use":
             break
         results = [tools.run(block) for block in response.content if block.type == "tool_use"]

@@ -181,12 +181,17 @@ def test_the_sdk_raises_authentication_error(sim):
 # --- validation ---------------------------------------------------------------------------------------
 
 
-def test_model_is_required_and_must_be_a_claude_id(api):
+def test_model_is_required_and_must_be_a_published_model(api):
+    """An id no Anthropic page publishes is a 404 not_found_error, as on the real API
+    (https://platform.claude.com/docs/en/api/errors)."""
     assert bad_request(api, {"max_tokens": 10, "messages": HELLO}) == "model: Field required"
     assert "not a valid model id" in bad_request(api, request(model="gpt-4o"))
     assert "not a valid model id" in bad_request(api, request(model=5))
-    # Any claude- id is accepted, known to the SDK or not.
-    assert post(api, request(model="claude-future-9"))["model"] == "claude-future-9"
+    with pytest.raises(anthropic.NotFoundError) as info:
+        post(api, request(model="claude-future-9"))
+    assert info.value.status_code == 404
+    assert info.value.body["error"] == {"type": "not_found_error", "message": "model: claude-future-9"}
+    assert post(api, request(model="claude-haiku-4-5-20251001"))["model"] == "claude-haiku-4-5-20251001"
 
 
 def test_max_tokens(api):
@@ -331,16 +336,17 @@ def test_sampling_parameters_are_refused_on_generation_5_models(api):
         )
 
 
-def test_forced_tool_choice_is_refused_on_sonnet_5_5(api):
+def test_forced_tool_choice_is_refused_on_the_5_5_models_and_fable_5_1(api):
+    """models.md and https://platform.claude.com/docs/en/models/opus-5-5/whats-new-opus-5-5: forced tool
+    use returns an error on Sonnet 5.5, Opus 5.5 and Fable 5.1; Opus 5 still takes it."""
     for choice in ({"type": "any"}, {"type": "tool", "name": "read_file"}):
-        message = bad_request(api, request(model="claude-sonnet-5-5", tools=TOOLS, tool_choice=choice))
-        assert message.startswith("tool_choice: forcing tool use")
-        assert (
-            post(api, request(model="claude-opus-5-5", tools=TOOLS, tool_choice=choice))["type"] == "message"
-        )
+        for model in ("claude-sonnet-5-5", "claude-opus-5-5", "claude-fable-5-1"):
+            message = bad_request(api, request(model=model, tools=TOOLS, tool_choice=choice))
+            assert message.startswith("tool_choice: forcing tool use")
+        assert post(api, request(model="claude-opus-5", tools=TOOLS, tool_choice=choice))["type"] == "message"
     assert post(api, request(model="claude-sonnet-5-5", tools=TOOLS, tool_choice={"type": "auto"}))
     assert "not defined in tools" in bad_request(
-        api, request(model="claude-opus-5-5", tools=TOOLS, tool_choice={"type": "tool", "name": "nope"})
+        api, request(model="claude-opus-5", tools=TOOLS, tool_choice={"type": "tool", "name": "nope"})
     )
 
 
@@ -397,7 +403,8 @@ def test_count_tokens(api):
 
 
 def test_usage_reports_cache_writes_then_reads(api):
-    system = [{"type": "text", "text": "You are a careful counter. " * 40, "cache_control": EPHEMERAL}]
+    # 1,350 tokens: over the minimum cacheable prompt of Haiku 5.5 (512) and Sonnet 5.5 (1,024).
+    system = [{"type": "text", "text": "You are a careful counter. " * 200, "cache_control": EPHEMERAL}]
     system_tokens = tokens.count_block(system[0])
     first = api.messages.create(model=MODEL, max_tokens=50, system=system, messages=HELLO)
     assert first.usage.cache_creation_input_tokens == system_tokens
@@ -438,7 +445,8 @@ def cached_body(*messages: str, model: str = MODEL) -> dict:
     convo[-1]["content"][-1]["cache_control"] = EPHEMERAL
     return {
         "model": model,
-        "system": [{"type": "text", "text": "s" * 400, "cache_control": EPHEMERAL}],
+        # 600 tokens: over Haiku 5.5's minimum cacheable prompt (512), so that it is cached.
+        "system": [{"type": "text", "text": "s" * 2400, "cache_control": EPHEMERAL}],
         "messages": convo,
     }
 
@@ -447,31 +455,31 @@ def test_cache_ttl_is_five_minutes_and_a_hit_refreshes_it():
     clock = Clock()
     cache = PromptCache(clock)
     body = cached_body("x" * 40)
-    assert cache.account(body).cache_creation_input_tokens == 110
+    assert cache.account(body).cache_creation_input_tokens == 610
     clock.now += 299
-    assert cache.account(body).cache_read_input_tokens == 110  # refreshed here
+    assert cache.account(body).cache_read_input_tokens == 610  # refreshed here
     clock.now += 299
-    assert cache.account(body).cache_read_input_tokens == 110
+    assert cache.account(body).cache_read_input_tokens == 610
     clock.now += 301
     usage = cache.account(body)
-    assert usage.cache_read_input_tokens == 0 and usage.cache_creation_input_tokens == 110
+    assert usage.cache_read_input_tokens == 0 and usage.cache_creation_input_tokens == 610
 
 
 def test_cache_reads_the_previous_turn_when_the_breakpoint_moves():
     cache = PromptCache(Clock())
     cache.account(cached_body("a" * 40))
     usage = cache.account(cached_body("a" * 40, "b" * 40, "c" * 40))
-    assert usage.cache_read_input_tokens == 110  # system + first message, found by looking back
+    assert usage.cache_read_input_tokens == 610  # system + first message, found by looking back
     assert usage.cache_creation_input_tokens == 20
     assert usage.input_tokens == 0
-    assert cache.peek(cached_body("a" * 40, "b" * 40, "c" * 40)).cache_read_input_tokens == 130
+    assert cache.peek(cached_body("a" * 40, "b" * 40, "c" * 40)).cache_read_input_tokens == 630
 
 
 def test_cache_lookback_is_limited_to_20_blocks():
     cache = PromptCache(Clock())
     cache.account(cached_body("a" * 40))
     many = ["a" * 40] + [f"turn {i}" for i in range(22)]
-    assert cache.account(cached_body(*many[:23])).cache_read_input_tokens == 100  # only the system prompt
+    assert cache.account(cached_body(*many[:23])).cache_read_input_tokens == 600  # only the system prompt
 
 
 def test_one_hour_breakpoints_are_counted_apart():
@@ -479,7 +487,7 @@ def test_one_hour_breakpoints_are_counted_apart():
     body = cached_body("x" * 40)
     body["system"][0]["cache_control"] = {"type": "ephemeral", "ttl": "1h"}
     usage = cache.account(body)
-    assert (usage.ephemeral_1h_input_tokens, usage.ephemeral_5m_input_tokens) == (100, 10)
+    assert (usage.ephemeral_1h_input_tokens, usage.ephemeral_5m_input_tokens) == (600, 10)
 
 
 # --- latency ------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tests.simulator_fixtures import (
     client,
     drive,
     make_tree,
+    sendable,
     system_blocks,
 )
 
@@ -253,7 +254,7 @@ def test_a_misbehaviour_is_kept_for_the_whole_conversation(sim, tree):
         run_batch(sim, tree, index=2, count=2, paths=PATHS[:1])  # a well-behaved batch in between
         if response.stop_reason != "tool_use":
             break
-        kept = [b.model_dump(exclude_none=True) for b in response.content if b.type != "thinking"]
+        kept = [b for b in sendable(response.content) if b["type"] != "thinking"]
         messages.append({"role": "assistant", "content": kept})
         messages.append(
             {"role": "user", "content": [tools.run(b) for b in response.content if b.type == "tool_use"]}

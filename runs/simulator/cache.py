@@ -5,21 +5,27 @@ message content block. A segment carrying `cache_control` is a breakpoint (so is
 the request has a top-level `cache_control`, the API's automatic caching). For a breakpoint, the prefix
 of segments up to and including it is identified by a sha256 of their canonical JSON and the model.
 
-On each request:
+On each request (`plan`, when the request arrives):
 - the cache is searched for the longest prefix that ends at a breakpoint or at one of the 20 block
   boundaries before a breakpoint (the real API looks back about 20 blocks, which is what makes
   "move the breakpoint to the last message every turn" read the previous turn from the cache);
   that prefix's tokens are `cache_read_input_tokens`, and a hit refreshes its time to live;
-- every breakpoint prefix is stored; the tokens from the end of the hit up to the last breakpoint are
-  `cache_creation_input_tokens`;
+- every breakpoint prefix will be stored; the tokens from the end of the hit up to the last breakpoint
+  are `cache_creation_input_tokens`, split by time to live in `cache_creation`;
 - the tokens after the last breakpoint are `input_tokens`.
+
+The plan is carried out (`commit`: the hit refreshed, the breakpoints stored) when the response starts,
+when its first byte goes out, not when the request arrived: the real API makes a cache entry readable only
+once the response that wrote it has begun, so requests that arrive together (the first turns of a run's
+batches) each pay the write (https://platform.claude.com/docs/en/build-with-claude/prompt-caching: a
+cache entry is available only once the first response has begun; parallel requests sent before then miss).
 
 `cache_control` markers themselves are not part of the hashed content: moving a breakpoint must not
 change the identity of the text in front of it.
 
-The real API only caches a prefix above a minimum length (1,024 to 4,096 tokens depending on the model)
-and silently ignores shorter breakpoints. The simulator has no minimum, so that small test fixtures show
-cache reads and writes.
+A breakpoint whose prefix is shorter than the model's minimum cacheable prompt length
+(erkweb/published_models.py, from the "Cache limitations" of the prompt caching page) is ignored, as the
+real API ignores it: no cache entry, no write billed, nothing to read later; its tokens are plain input.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from erkweb import published_models
 
 from . import tokens
 
@@ -53,6 +61,10 @@ class CacheUsage:
     cache_read_input_tokens: int
     ephemeral_5m_input_tokens: int
     ephemeral_1h_input_tokens: int
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
 
     def as_usage(self) -> dict:
         return {
@@ -114,6 +126,20 @@ def prefix_hashes(model: str, segs: list[Segment]) -> list[str]:
     return hashes
 
 
+@dataclass(frozen=True)
+class CachePlan:
+    """What one request reads and writes: its usage, the entry it hit, the entries it stores."""
+
+    usage: CacheUsage
+    hit: str | None  # hash of the prefix read from the cache
+    writes: tuple[tuple[str, int], ...]  # (hash, ttl seconds) of each breakpoint to store
+
+
+def min_cacheable_tokens(model: str) -> int:
+    published = published_models.get(model)
+    return published.min_cacheable_tokens if published else 0
+
+
 class PromptCache:
     """Thread-safe store of cached prefixes (hash -> expiry time), one namespace per model via the hash."""
 
@@ -131,28 +157,33 @@ class PromptCache:
             return len(self._entries)
 
     def peek(self, body: dict) -> CacheUsage:
-        """The accounting this request would get, without reading or writing the cache."""
-        return self._account(body, commit=False)
+        """The accounting this request would get now, without reading or writing the cache."""
+        return self.plan(body).usage
 
     def account(self, body: dict) -> CacheUsage:
-        """Do the cache reads and writes of this request and return its usage figures."""
-        return self._account(body, commit=True)
+        """Do the cache reads and writes of this request at once and return its usage figures."""
+        plan = self.plan(body)
+        self.commit(plan)
+        return plan.usage
 
-    def _account(self, body: dict, *, commit: bool) -> CacheUsage:
+    def plan(self, body: dict) -> CachePlan:
+        """What this request reads, given the entries readable now, and what it will write."""
         segs = segments(body)
         total = sum(seg.tokens for seg in segs)
-        breakpoints = [i for i, seg in enumerate(segs) if seg.ttl]
-        if not breakpoints:
-            return CacheUsage(total, 0, 0, 0, 0)
-        hashes = prefix_hashes(str(body.get("model")), segs)
-        candidates = sorted(
-            {j for bp in breakpoints for j in range(max(0, bp - LOOKBACK_BLOCKS), bp + 1)}, reverse=True
-        )
         cumulative = []
         running = 0
         for seg in segs:
             running += seg.tokens
             cumulative.append(running)
+        model = str(body.get("model"))
+        minimum = min_cacheable_tokens(model)
+        breakpoints = [i for i, seg in enumerate(segs) if seg.ttl and cumulative[i] >= minimum]
+        if not breakpoints:
+            return CachePlan(CacheUsage(total, 0, 0, 0, 0), None, ())
+        hashes = prefix_hashes(model, segs)
+        candidates = sorted(
+            {j for bp in breakpoints for j in range(max(0, bp - LOOKBACK_BLOCKS), bp + 1)}, reverse=True
+        )
         last = breakpoints[-1]
 
         with self._lock:
@@ -163,18 +194,6 @@ class PromptCache:
                 if entry and entry[0] > now:
                     hit = j
                     break
-            if commit:
-                if hit >= 0:
-                    _expires, ttl = self._entries[hashes[hit]]
-                    self._entries[hashes[hit]] = (now + ttl, ttl)
-                for bp in breakpoints:
-                    ttl = TTL_SECONDS[segs[bp].ttl or "5m"]
-                    previous = self._entries.get(hashes[bp])
-                    if previous and previous[0] > now:
-                        ttl = max(ttl, previous[1])
-                    self._entries[hashes[bp]] = (now + ttl, ttl)
-                if len(self._entries) > MAX_ENTRIES:
-                    self._evict(now)
 
         read = cumulative[hit] if hit >= 0 else 0
         created = cumulative[last] - read  # the hit never ends after the last breakpoint
@@ -188,13 +207,30 @@ class PromptCache:
             if segs[bp].ttl == "1h":
                 one_hour += stretch
             start = bp + 1
-        return CacheUsage(
+        usage = CacheUsage(
             input_tokens=total - cumulative[last],
             cache_creation_input_tokens=created,
             cache_read_input_tokens=read,
             ephemeral_5m_input_tokens=created - one_hour,
             ephemeral_1h_input_tokens=one_hour,
         )
+        writes = tuple((hashes[bp], TTL_SECONDS[segs[bp].ttl or "5m"]) for bp in breakpoints)
+        return CachePlan(usage, hashes[hit] if hit >= 0 else None, writes)
+
+    def commit(self, plan: CachePlan) -> None:
+        """The response has started: refresh what it read, make what it wrote readable."""
+        with self._lock:
+            now = self._clock()
+            if plan.hit is not None and plan.hit in self._entries:
+                _expires, ttl = self._entries[plan.hit]
+                self._entries[plan.hit] = (now + ttl, ttl)
+            for key, ttl in plan.writes:
+                previous = self._entries.get(key)
+                if previous and previous[0] > now:
+                    ttl = max(ttl, previous[1])
+                self._entries[key] = (now + ttl, ttl)
+            if len(self._entries) > MAX_ENTRIES:
+                self._evict(now)
 
     def _evict(self, now: float) -> None:
         for key in [k for k, (expires, _ttl) in self._entries.items() if expires <= now]:

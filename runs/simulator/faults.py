@@ -11,8 +11,15 @@ A rule is a small dict (or the command line's `BEHAVIOUR[:key=value,...]`):
   can be made to misbehave and the other not.
 - `times`: how many times the rule fires before it is used up; absent or null = every time.
 - `latency_ms`: wait this long before the rule acts ("slow" waits 1000 ms when it is not given).
+- `retry_after` (rate-limit only): the `retry-after` header in seconds (1 when not given).
+- `after_events` (break-stream, stream-error only): how many server-sent events go out first (half of
+  the stream when not given).
 
-HTTP faults answer one request (any turn) instead of the model. Misbehaviours are chosen when a
+HTTP faults answer one request (any turn) instead of the model. Stream faults (`break-stream`,
+`stream-error`) fire only on streamed requests, once the stream has started. Answer faults change the
+model's answer to one request: `pause-turn` ends it with stop_reason `pause_turn` (it waits for a turn
+that has something to say before its first tool call), `context-exceeded` cuts it with
+`model_context_window_exceeded`. Misbehaviours are chosen when a
 conversation starts (its first request: `messages` is just the first user message) and then hold for
 all of its turns, which the players know from the signed thinking blocks and tool_use ids they emitted
 (no server-side state, so a misbehaving conversation survives a restart or another server thread).
@@ -32,30 +39,57 @@ BEHAVIOUR_NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 DEFAULT_SLOW_MS = 1000
 
 
+# What each kind of fault acts on (RuleBook.take draws the rules of some actions only).
+REQUEST_ACTIONS = frozenset({"error", "drop", "delay"})
+STREAM_ACTIONS = frozenset({"break-stream", "stream-error"})
+ANSWER_ACTIONS = frozenset({"pause", "context"})
+
+
 @dataclass(frozen=True)
 class HttpFault:
-    """What an HTTP fault does: answer with an error, drop the connection, or only wait."""
+    """What a fault does: answer with an error, drop the connection, only wait, break or fail a stream
+    midway, or change the model's answer."""
 
-    action: str  # "error", "drop" or "delay"
+    action: str  # one of REQUEST_ACTIONS | STREAM_ACTIONS | ANSWER_ACTIONS
     status: int = 0
     error_type: str = ""
     message: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     default_latency_ms: int = 0
+    error_code: str = ""  # error.details.error_code, when the API gives one
 
 
 HTTP_FAULTS: dict[str, HttpFault] = {
+    # https://platform.claude.com/docs/en/api/rate-limits: a 429 says which limit was hit in its
+    # anthropic-ratelimit-* headers and how long to wait in retry-after (ratelimits.py fills them in).
     "rate-limit": HttpFault(
         "error",
         429,
         "rate_limit_error",
         "This request would exceed the rate limit for your organization (simulated). Please retry later.",
-        (("retry-after", "1"),),
+    ),
+    # The SDK (anthropic/_error_classes.py) maps a 429 whose error.details.error_code is
+    # enforced_spend_limit_reached to EnforcedSpendLimitReachedError: "The organization has crossed the
+    # monthly API usage threshold of its API tier." The docs give no message text; this one is ours. No
+    # retry-after: waiting does not help until the limit is raised or the month ends.
+    "spend-limit": HttpFault(
+        "error",
+        429,
+        "rate_limit_error",
+        "Your organization has reached its monthly API spend limit (simulated). Requests are refused until "
+        "the limit is raised or the next month begins.",
+        error_code="enforced_spend_limit_reached",
     ),
     "overloaded": HttpFault("error", 529, "overloaded_error", "Overloaded (simulated)"),
     "server-error": HttpFault("error", 500, "api_error", "Internal server error (simulated)"),
     "drop-connection": HttpFault("drop"),
     "slow": HttpFault("delay", default_latency_ms=DEFAULT_SLOW_MS),
+    "break-stream": HttpFault("break-stream"),
+    # https://platform.claude.com/docs/en/build-with-claude/streaming ("Error events"): an error can
+    # arrive as an `error` event after the 200 and some events, e.g. overloaded_error.
+    "stream-error": HttpFault("stream-error", 529, "overloaded_error", "Overloaded (simulated)"),
+    "pause-turn": HttpFault("pause"),
+    "context-exceeded": HttpFault("context"),
 }
 
 MISBEHAVIOURS: dict[str, str] = {
@@ -111,6 +145,8 @@ class Rule:
     times: int | None = None
     latency_ms: int | None = None
     model: str | None = None
+    retry_after: int | None = None
+    after_events: int | None = None
     fired: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
@@ -120,16 +156,25 @@ class Rule:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ValueError(f"{name} must be a non-empty string")
-        for name in ("batch", "times", "latency_ms"):
+        for name in _INT_KEYS:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                 raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
         if self.batch is not None and self.batch < 1:
             raise ValueError("batch numbers start at 1")
+        if self.retry_after is not None and self.behaviour != "rate-limit":
+            raise ValueError("retry_after applies to rate-limit only")
+        if self.after_events is not None and self.behaviour not in ("break-stream", "stream-error"):
+            raise ValueError("after_events applies to break-stream and stream-error only")
 
     @property
     def is_http_fault(self) -> bool:
         return self.behaviour in HTTP_FAULTS
+
+    @property
+    def action(self) -> str | None:
+        fault = HTTP_FAULTS.get(self.behaviour)
+        return fault.action if fault else None
 
     @property
     def remaining(self) -> int | None:
@@ -155,7 +200,16 @@ class Rule:
     @classmethod
     def from_dict(cls, data: Any) -> Rule:
         if isinstance(data, Rule):
-            return cls(data.behaviour, data.run, data.batch, data.times, data.latency_ms, data.model)
+            return cls(
+                data.behaviour,
+                data.run,
+                data.batch,
+                data.times,
+                data.latency_ms,
+                data.model,
+                data.retry_after,
+                data.after_events,
+            )
         if isinstance(data, str):
             return parse_rule(data)
         if not isinstance(data, dict):
@@ -167,6 +221,8 @@ class Rule:
             "times",
             "latency_ms",
             "model",
+            "retry_after",
+            "after_events",
             "remaining",
             "fired",
         }
@@ -181,6 +237,8 @@ class Rule:
             times=data.get("times"),
             latency_ms=data.get("latency_ms"),
             model=data.get("model"),
+            retry_after=data.get("retry_after"),
+            after_events=data.get("after_events"),
         )
 
     def to_dict(self) -> dict:
@@ -191,12 +249,14 @@ class Rule:
             "times": self.times,
             "latency_ms": self.latency_ms,
             "model": self.model,
+            "retry_after": self.retry_after,
+            "after_events": self.after_events,
             "fired": self.fired,
             "remaining": self.remaining,
         }
 
 
-_INT_KEYS = {"batch", "times", "latency_ms"}
+_INT_KEYS = ("batch", "times", "latency_ms", "retry_after", "after_events")
 
 
 def parse_rule(spec: str) -> Rule:
@@ -209,9 +269,9 @@ def parse_rule(spec: str) -> Rule:
         value = value.strip()
         if not sep or not value:
             raise ValueError(f"{item!r} in rule {spec!r} is not key=value")
-        if key not in _INT_KEYS | {"run", "model"}:
+        if key not in (*_INT_KEYS, "run", "model"):
             raise ValueError(
-                f"unknown rule key {key!r} in {spec!r} (known: run, model, batch, times, latency_ms)"
+                f"unknown rule key {key!r} in {spec!r} (known: run, model, {', '.join(_INT_KEYS)})"
             )
         if key in _INT_KEYS:
             try:
@@ -262,12 +322,17 @@ class RuleBook:
             return len(self._rules)
 
     def take_http(self, target: Target) -> HttpDecision:
-        """Fire the HTTP rules matching this request: every matching "slow" rule adds its wait; the
+        """Fire the request rules matching this request: every matching "slow" rule adds its wait; the
         first matching failure (if any) is the answer."""
+        return self.take(target, REQUEST_ACTIONS)
+
+    def take(self, target: Target, actions: frozenset[str]) -> HttpDecision:
+        """Fire the matching rules whose action is one of `actions`: every "delay" adds its wait, the
+        first other one is the decision."""
         delay = 0
         with self._lock:
             for rule in self._rules:
-                if not rule.is_http_fault or rule.used_up or not rule.matches(target):
+                if rule.action not in actions or rule.used_up or not rule.matches(target):
                     continue
                 rule.fired += 1
                 delay += rule.delay_ms()

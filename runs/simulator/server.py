@@ -2,12 +2,16 @@
 
 Endpoints:
 - POST /v1/messages                 validate, apply fault rules, let a player answer, count usage
-- POST /v1/messages/count_tokens    {"input_tokens": n}
+                                    (exchange.py); `"stream": true` answers in server-sent events
+- POST /v1/messages/count_tokens    {"input_tokens": n}, the same count the usage of /v1/messages bills
+- GET  /v1/models, /v1/models/{id}  the Models API (models_api.py)
 - GET  /_simulator/health           {"simulator": "erkweb", "version": 1, "latency_ms": ...}
 - GET/POST/DELETE /_simulator/rules list / replace-or-add / clear the fault rules (faults.py)
 
-Every response carries a `request-id` header and `erkweb-simulator: 1`. The x-api-key header is checked
-for presence only, never logged or echoed.
+Every response carries a `request-id` header and `erkweb-simulator: 1`. The API key (x-api-key or
+Authorization: Bearer) is checked for presence only, never logged or echoed. A request body over 32 MB
+is answered 413 request_too_large (https://platform.claude.com/docs/en/api/overview, "Request size
+limits": 32 MB for the Messages and Token Counting APIs).
 
 `start_simulator()` runs it in a background thread for tests and the benchmark; the `simulator` management
 command runs it in the foreground. The server is a ThreadingHTTPServer: a slow answer (latency, a "slow"
@@ -19,44 +23,42 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import secrets
 import socket
 import threading
-import time
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import tokens
+from . import model_rules, models_api, tokens
 from .cache import PromptCache
+from .exchange import DropConnection, Reply, prepare
 from .faults import RuleBook
-from .players import Conversation, Turn, behaviour_of, find_player, players
-from .validation import (
-    SimulatorError,
-    check_headers,
-    error_body,
-    invalid,
-    sign_thinking,
-    validate_count_tokens_request,
-    validate_messages_request,
-)
+from .pauses import PauseBook
+from .players import players
+from .streaming import error_event, stream_events
+from .validation import SimulatorError, check_headers, error_body, invalid, validate_count_tokens_request
 
 log = logging.getLogger("runs.simulator")
 
 SIMULATOR_NAME = "erkweb"
 SIMULATOR_VERSION = 1
-MAX_BODY_BYTES = 64 * 1024 * 1024
+# "32 MB": read as 32,000,000 bytes, the stricter of the two readings.
+MAX_BODY_BYTES = 32_000_000
+DRAIN_CHUNK = 1 << 20
 
 
 class SimulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], *, latency_ms: int = 0, rules: Any = ()) -> None:
+    def __init__(
+        self, address: tuple[str, int], *, latency_ms: int = 0, rules: Any = (), quirks: bool = True
+    ) -> None:
         self.rules = RuleBook(rules)
         self.cache = PromptCache()
+        self.pauses = PauseBook()
         self.latency_ms = int(latency_ms)
+        self.quirks = bool(quirks)  # quirks.py; on by default, as on the real API
         super().__init__(address, SimulatorHandler)
 
 
@@ -65,10 +67,10 @@ class SimulatorServer6(SimulatorServer):
 
 
 def make_server(
-    host: str = "127.0.0.1", port: int = 0, latency_ms: int = 0, rules: Any = ()
+    host: str = "127.0.0.1", port: int = 0, latency_ms: int = 0, rules: Any = (), quirks: bool = True
 ) -> SimulatorServer:
     server_class = SimulatorServer6 if ":" in host else SimulatorServer
-    return server_class((host, port), latency_ms=latency_ms, rules=rules)
+    return server_class((host, port), latency_ms=latency_ms, rules=rules, quirks=quirks)
 
 
 def server_url(server: SimulatorServer) -> str:
@@ -108,6 +110,9 @@ class SimulatorHandle:
     def set_latency(self, latency_ms: int) -> None:
         self.server.latency_ms = int(latency_ms)
 
+    def set_quirks(self, on: bool) -> None:
+        self.server.quirks = bool(on)
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -124,10 +129,10 @@ class SimulatorHandle:
 
 
 def start_simulator(
-    host: str = "127.0.0.1", port: int = 0, latency_ms: int = 0, rules: Any = ()
+    host: str = "127.0.0.1", port: int = 0, latency_ms: int = 0, rules: Any = (), quirks: bool = True
 ) -> SimulatorHandle:
     """Start the simulator in a background (daemon) thread; port 0 picks a free port."""
-    server = make_server(host, port, latency_ms, rules)
+    server = make_server(host, port, latency_ms, rules, quirks)
     # A short poll interval: stop() waits for the serving loop to notice, and tests start many servers.
     thread = threading.Thread(
         target=server.serve_forever,
@@ -139,144 +144,7 @@ def start_simulator(
     return SimulatorHandle(server, thread)
 
 
-# --- answering a conversation -------------------------------------------------------------------------
-
-
-def _cut_tool_use(block: dict, budget_tokens: int) -> dict | None:
-    """A tool_use block cut to fit `budget_tokens` by shortening its longest string input (what a
-    response cut off mid-call looks like), or None when even that does not fit."""
-    tool_input = dict(block.get("input") or {})
-    strings = [key for key, value in tool_input.items() if isinstance(value, str)]
-    if not strings:
-        return None
-    key = max(strings, key=lambda k: len(tool_input[k]))
-    full = tool_input[key]
-    tool_input[key] = ""
-    room = budget_tokens * tokens.CHARS_PER_TOKEN - len(tokens.compact_json(tool_input))
-    while room > 0:
-        tool_input[key] = full[:room]
-        if tokens.count_text(tokens.compact_json(tool_input)) <= budget_tokens:
-            return {**block, "input": tool_input}
-        room -= max(1, len(tokens.compact_json(tool_input)) - budget_tokens * tokens.CHARS_PER_TOKEN)
-    return None
-
-
-def _fit(content: list[dict], budget: int) -> tuple[list[dict], bool]:
-    """The blocks that fit in `budget` output tokens, the one that crosses it cut short; and whether
-    anything was cut."""
-    kept: list[dict] = []
-    used = 0
-    for block in content:
-        cost = tokens.count_block(block)
-        if used + cost <= budget:
-            kept.append(block)
-            used += cost
-            continue
-        room = budget - used
-        if room > 0:
-            kind = block.get("type")
-            if kind in ("text", "thinking"):
-                key = "text" if kind == "text" else "thinking"
-                kept.append({**block, key: block[key][: room * tokens.CHARS_PER_TOKEN]})
-            elif kind == "tool_use":
-                cut = _cut_tool_use(block, room)
-                if cut is not None:
-                    kept.append(cut)
-        return kept, True
-    return kept, False
-
-
-def _apply_stop_sequences(content: list[dict], stop_sequences: list[str]) -> tuple[list[dict], str | None]:
-    for i, block in enumerate(content):
-        if block.get("type") != "text":
-            continue
-        hits = [(block["text"].find(s), s) for s in stop_sequences if s and s in block["text"]]
-        if hits:
-            position, sequence = min(hits)
-            return [*content[:i], {**block, "text": block["text"][:position]}], sequence
-    return content, None
-
-
-def finish_turn(turn: Turn, conversation: Conversation, behaviour: str | None) -> dict:
-    """Thinking off -> no thinking blocks; stop sequences; max_tokens; signatures. Returns the message
-    fields content, stop_reason, stop_sequence, stop_details."""
-    content = [dict(block) for block in turn.content]
-    if not conversation.thinking:
-        content = [block for block in content if block.get("type") != "thinking"]
-    stop_reason, stop_sequence, stop_details = turn.stop_reason, None, turn.stop_details
-
-    content, sequence = _apply_stop_sequences(content, conversation.body.get("stop_sequences") or [])
-    if sequence is not None:
-        stop_reason, stop_sequence, stop_details = "stop_sequence", sequence, None
-
-    budget = conversation.max_tokens
-    if turn.truncate_at is not None:
-        budget = min(budget, turn.truncate_at)
-    content, cut = _fit(content, budget)
-    if cut or turn.truncate_at is not None:
-        stop_reason, stop_sequence, stop_details = "max_tokens", None, None
-    # A response cut before anything useful still has to be a valid assistant message when sent back.
-    content = [b for b in content if not (b.get("type") == "text" and not b["text"].strip())]
-
-    for block in content:
-        if block.get("type") == "thinking":
-            block["signature"] = sign_thinking(block["thinking"], behaviour)
-    return {
-        "content": content,
-        "stop_reason": stop_reason,
-        "stop_sequence": stop_sequence,
-        "stop_details": stop_details,
-    }
-
-
-def _sse(event: str, data: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-def stream_events(message: dict) -> bytes:
-    """The message as the server-sent events of a streamed response."""
-    usage = message["usage"]
-    start = {**message, "content": [], "stop_reason": None, "stop_sequence": None, "stop_details": None}
-    start["usage"] = {**usage, "output_tokens": 1}
-    out = [_sse("message_start", {"type": "message_start", "message": start})]
-    for index, block in enumerate(message["content"]):
-        kind = block["type"]
-        if kind == "text":
-            empty, deltas = {"type": "text", "text": ""}, [{"type": "text_delta", "text": block["text"]}]
-        elif kind == "thinking":
-            empty = {"type": "thinking", "thinking": "", "signature": ""}
-            deltas = [
-                {"type": "thinking_delta", "thinking": block["thinking"]},
-                {"type": "signature_delta", "signature": block["signature"]},
-            ]
-        else:
-            empty = {**block, "input": {}}
-            deltas = [{"type": "input_json_delta", "partial_json": tokens.compact_json(block["input"])}]
-        out.append(
-            _sse(
-                "content_block_start", {"type": "content_block_start", "index": index, "content_block": empty}
-            )
-        )
-        for delta in deltas:
-            out.append(
-                _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
-            )
-        out.append(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
-    delta = {
-        "stop_reason": message["stop_reason"],
-        "stop_sequence": message["stop_sequence"],
-        "stop_details": message["stop_details"],
-    }
-    out.append(_sse("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
-    out.append(_sse("message_stop", {"type": "message_stop"}))
-    return b"".join(out)
-
-
 # --- HTTP ---------------------------------------------------------------------------------------------
-
-
-class DropConnection(Exception):
-    """Close the socket without answering."""
 
 
 class SimulatorHandler(BaseHTTPRequestHandler):
@@ -309,15 +177,22 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     ROUTES = {
         "/v1/messages": {"POST": "_messages"},
         "/v1/messages/count_tokens": {"POST": "_count_tokens"},
+        "/v1/models": {"GET": "_list_models"},
+        "/v1/models/*": {"GET": "_get_model"},
         "/_simulator/health": {"GET": "_health"},
         "/_simulator/rules": {"GET": "_get_rules", "POST": "_post_rules", "DELETE": "_delete_rules"},
     }
 
     def _dispatch(self, method: str) -> None:
         self.request_id = f"req_sim{secrets.token_hex(12)}"
-        path = self.path.split("?", 1)[0].rstrip("/") or "/"
+        path, _, self.query = self.path.partition("?")
+        path = path.rstrip("/") or "/"
+        self.path_arg = ""
         try:
             methods = self.ROUTES.get(path)
+            if methods is None and path.startswith("/v1/models/"):
+                self.path_arg = path.removeprefix("/v1/models/")
+                methods = self.ROUTES["/v1/models/*"]
             if methods is None:
                 self._discard_body()
                 raise SimulatorError(404, "not_found_error", f"Not found: {method} {path}")
@@ -351,9 +226,12 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return b"".join(chunks)
         length = int(self.headers.get("content-length") or 0)
         if length > MAX_BODY_BYTES:
+            # Read it all before answering: a client still sending would see a reset, not the 413.
+            while length > 0:
+                length -= len(self.rfile.read(min(DRAIN_CHUNK, length)) or b"x" * length)
             self.close_connection = True
             raise SimulatorError(
-                413, "request_too_large", "Request exceeds the maximum allowed number of bytes"
+                413, "request_too_large", "Request exceeds the maximum allowed number of bytes."
             )
         return self.rfile.read(length) if length else b""
 
@@ -394,6 +272,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 "version": SIMULATOR_VERSION,
                 "latency_ms": self.server.latency_ms,
                 "rules": len(self.server.rules),
+                "quirks": self.server.quirks,
                 "players": sorted(player.name for player in players().values()),
             },
         )
@@ -432,88 +311,54 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         body = self._json_body()
         check_headers(self.headers)
         validate_count_tokens_request(body)
+        model = model_rules.known_model(body)
+        model_rules.check_request(body, model, count_tokens=True)
         self._send_json(200, {"input_tokens": tokens.count_request(body)})
 
+    def _list_models(self) -> None:
+        self._discard_body()
+        check_headers(self.headers)
+        self._send_json(200, models_api.page(self.query))
+
+    def _get_model(self) -> None:
+        self._discard_body()
+        check_headers(self.headers)
+        self._send_json(200, models_api.one(self.path_arg))
+
     def _messages(self) -> None:
-        started = time.monotonic()
         body = self._json_body()
         check_headers(self.headers)
-        if self.server.latency_ms > 0:
-            time.sleep(self.server.latency_ms / 1000)
-        validate_messages_request(body)
+        reply = prepare(self.server, body, self.request_id)
+        # The response starts now: from here on, what this request wrote to the cache is readable.
+        self.server.cache.commit(reply.cache_plan)
+        if reply.stream:
+            self._send_stream(reply)
+        else:
+            self._send_json(200, reply.message)
 
-        conversation = Conversation.from_body(body)
-        player = find_player(conversation)
-        target = replace(player.target(conversation), model=str(body.get("model", "")))
-
-        decision = self.server.rules.take_http(target)
-        if decision.delay_ms:
-            time.sleep(decision.delay_ms / 1000)
-        if decision.fault is not None:
+    def _send_stream(self, reply: Reply) -> None:
+        events = stream_events(reply.message)
+        fault = reply.stream_fault.fault
+        cut = len(events)
+        if fault is not None:
+            rule = reply.stream_fault.rule
+            cut = len(events) // 2 if rule.after_events is None else min(rule.after_events, len(events))
             log.info(
-                "%s rule %s fired (run %s, batch %s)",
-                self.request_id,
-                decision.rule.behaviour,
-                *_where(target),
+                "%s rule %s fired after %d of %d events", self.request_id, rule.behaviour, cut, len(events)
             )
-            if decision.fault.action == "drop":
-                raise DropConnection()
-            raise SimulatorError(
-                decision.fault.status,
-                decision.fault.error_type,
-                decision.fault.message,
-                dict(decision.fault.headers),
-            )
-
-        if conversation.is_first_request:
-            rule = self.server.rules.take_misbehaviour(target, player.behaviours)
-            behaviour = rule.behaviour if rule else None
-            if rule is not None:
-                log.info(
-                    "%s conversation starts with misbehaviour %s (run %s, batch %s)",
-                    self.request_id,
-                    behaviour,
-                    *_where(target),
-                )
-                if rule.delay_ms():
-                    time.sleep(rule.delay_ms() / 1000)
-        else:
-            behaviour = behaviour_of(conversation)
-            if behaviour not in player.behaviours:
-                behaviour = None
-
-        turn = player.play(conversation, behaviour)
-        answer = finish_turn(turn, conversation, behaviour)
-        usage = self.server.cache.account(body).as_usage()
-        usage["output_tokens"] = tokens.count_output(answer["content"])
-        usage["service_tier"] = "standard"
-        message = {
-            "id": f"msg_sim{secrets.token_hex(12)}",
-            "type": "message",
-            "role": "assistant",
-            "model": conversation.model,
-            **answer,
-            "usage": usage,
-        }
-        log.debug(
-            "%s %s %s turn %d -> %s (in %d, cache write %d, cache read %d, out %d) %.0f ms",
-            self.request_id,
-            conversation.model,
-            player.name,
-            math.ceil(len(conversation.messages) / 2),
-            message["stop_reason"],
-            usage["input_tokens"],
-            usage["cache_creation_input_tokens"],
-            usage["cache_read_input_tokens"],
-            usage["output_tokens"],
-            (time.monotonic() - started) * 1000,
-        )
-        if body.get("stream"):
-            headers = {"cache-control": "no-cache"}
-            self._send(200, stream_events(message), "text/event-stream; charset=utf-8", headers)
-        else:
-            self._send_json(200, message)
-
-
-def _where(target: Any) -> tuple[str, str]:
-    return (target.run_id or "-", str(target.batch) if target.batch is not None else "-")
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream; charset=utf-8")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.send_header("request-id", self.request_id)
+        self.send_header("erkweb-simulator", "1")
+        self.end_headers()
+        sent = b"".join(events[:cut])
+        if fault is not None and fault.action == "stream-error":
+            sent += error_event(fault.error_type, fault.message)
+        if sent:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(sent), sent))
+        if fault is not None and fault.action == "break-stream":
+            self.wfile.flush()
+            raise DropConnection()
+        self.wfile.write(b"0\r\n\r\n")

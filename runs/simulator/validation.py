@@ -18,8 +18,21 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from anthropic.types import (
+    DocumentBlockParam,
+    ImageBlockParam,
+    RedactedThinkingBlockParam,
+    SearchResultBlockParam,
+    TextBlockParam,
+    ThinkingBlockParam,
+    ToolParam,
+    ToolResultBlockParam,
+    ToolUseBlockParam,
+)
 
 # A fixed key, not a per-process secret: a conversation must survive a restart of the simulator (as it
 # survives a deploy of the real API). The signature proves "emitted by a simulator, unchanged", nothing more.
@@ -27,7 +40,6 @@ _THINKING_KEY = b"erkweb-simulator/thinking-signature/v1"
 _SIGNATURE_PREFIX = "sim1"
 
 MAX_CACHE_BREAKPOINTS = 4
-MAX_OUTPUT_TOKENS = 128_000
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 TOOL_USE_ID_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 MODEL_VERSION_RE = re.compile(r"^claude-[a-z]+-(\d+)(?:-(\d{1,2}))?(?:-|$)")
@@ -83,6 +95,31 @@ ASSISTANT_BLOCK_TYPES = ("text", "thinking", "redacted_thinking", "tool_use")
 TOOL_RESULT_CONTENT_TYPES = ("text", "image", "document", "search_result")
 
 
+def _keys(param: Any) -> frozenset[str]:
+    return frozenset(param.__required_keys__ | param.__optional_keys__)
+
+
+# The keys each content block and tool definition may carry: the SDK's request TypedDicts list them
+# (anthropic/types/*_param.py). Any other key is "Extra inputs are not permitted", as on the real API.
+BLOCK_KEYS = {
+    "text": _keys(TextBlockParam),
+    "image": _keys(ImageBlockParam),
+    "document": _keys(DocumentBlockParam),
+    "search_result": _keys(SearchResultBlockParam),
+    "tool_result": _keys(ToolResultBlockParam),
+    "thinking": _keys(ThinkingBlockParam),
+    "redacted_thinking": _keys(RedactedThinkingBlockParam),
+    "tool_use": _keys(ToolUseBlockParam),
+}
+TOOL_KEYS = _keys(ToolParam)
+THINKING_KEYS = {
+    "enabled": frozenset({"type", "budget_tokens", "display"}),
+    "adaptive": frozenset({"type", "display"}),
+    "disabled": frozenset({"type"}),
+    "between_tools": frozenset({"type"}),
+}
+
+
 @dataclass
 class SimulatorError(Exception):
     """An error answer: HTTP status, Anthropic error type and message, optional extra headers."""
@@ -91,16 +128,20 @@ class SimulatorError(Exception):
     error_type: str
     message: str
     headers: dict[str, str] = field(default_factory=dict)
+    error_code: str = ""  # error.details.error_code, when the real API gives one
 
     def __str__(self) -> str:
         return f"{self.status} {self.error_type}: {self.message}"
 
     def body(self, request_id: str) -> dict:
-        return error_body(self.error_type, self.message, request_id)
+        return error_body(self.error_type, self.message, request_id, self.error_code)
 
 
-def error_body(error_type: str, message: str, request_id: str) -> dict:
-    return {"type": "error", "error": {"type": error_type, "message": message}, "request_id": request_id}
+def error_body(error_type: str, message: str, request_id: str, error_code: str = "") -> dict:
+    error: dict[str, Any] = {"type": error_type, "message": message}
+    if error_code:
+        error["details"] = {"error_code": error_code}
+    return {"type": "error", "error": error, "request_id": request_id}
 
 
 def invalid(message: str) -> SimulatorError:
@@ -169,11 +210,6 @@ def refuses_sampling_parameters(model: str) -> bool:
     return generation is not None and generation >= 5
 
 
-def refuses_forced_tool_choice(model: str) -> bool:
-    # models.md: "Forcing a tool with tool_choice returns an error on Sonnet 5.5".
-    return model.startswith("claude-sonnet-5-5")
-
-
 # --- headers ------------------------------------------------------------------------------------------
 
 
@@ -198,16 +234,21 @@ def check_headers(headers: Any) -> None:
 # --- request body -------------------------------------------------------------------------------------
 
 
-def validate_messages_request(body: Any) -> None:
+# paused(messages_before, content) -> whether `content` is a pause_turn answer the simulator gave to a
+# conversation that was `messages_before` (pauses.py).
+Paused = Callable[[list, list], bool]
+
+
+def validate_messages_request(body: Any, paused: Paused | None = None) -> None:
     """Raise SimulatorError (400) for a POST /v1/messages body the real API would refuse."""
-    _validate(body, count_tokens=False)
+    _validate(body, count_tokens=False, paused=paused)
 
 
 def validate_count_tokens_request(body: Any) -> None:
-    _validate(body, count_tokens=True)
+    _validate(body, count_tokens=True, paused=None)
 
 
-def _validate(body: Any, *, count_tokens: bool) -> None:
+def _validate(body: Any, *, count_tokens: bool, paused: Paused | None) -> None:
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object")
     allowed = COUNT_TOKENS_FIELDS if count_tokens else MESSAGES_FIELDS
@@ -243,14 +284,32 @@ def _validate(body: Any, *, count_tokens: bool) -> None:
     tool_names = _validate_tools(body.get("tools"))
     breakpoints += sum(1 for tool in body.get("tools") or [] if tool.get("cache_control") is not None)
     breakpoints += _validate_system(body.get("system"))
-    _validate_tool_choice(body.get("tool_choice"), model, tool_names)
+    _validate_tool_choice(body.get("tool_choice"), tool_names)
     _validate_thinking_config(body.get("thinking"), body.get("max_tokens"), count_tokens)
-    breakpoints += _validate_messages(body.get("messages"), "messages" in body, tool_names)
+    breakpoints += _validate_messages(body.get("messages"), "messages" in body, tool_names, paused)
     if breakpoints > MAX_CACHE_BREAKPOINTS:
         raise invalid(
             f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
             f"Found {breakpoints}."
         )
+    _validate_ttl_order(body)
+
+
+def _validate_ttl_order(body: dict) -> None:
+    """https://platform.claude.com/docs/en/build-with-claude/prompt-caching ("Mixing different TTLs"):
+    cache entries with a longer TTL must come before shorter ones, in the order tools, system, messages.
+    The message is ours."""
+    from .cache import segments  # cache.py imports tokens only; late to keep validation import-light
+
+    seen_5m = False
+    for seg in segments(body):
+        if seg.ttl == "5m":
+            seen_5m = True
+        elif seg.ttl == "1h" and seen_5m:
+            raise invalid(
+                'cache_control: a breakpoint with ttl "1h" must not come after one with ttl "5m" '
+                "(longer TTLs first, in the order tools, system, messages)"
+            )
 
 
 def _is_int(value: Any) -> bool:
@@ -265,11 +324,6 @@ def _validate_max_tokens(body: dict) -> None:
         raise invalid("max_tokens: Input should be a valid integer")
     if max_tokens < 1:
         raise invalid("max_tokens: Input should be greater than or equal to 1")
-    if max_tokens > MAX_OUTPUT_TOKENS:
-        raise invalid(
-            f"max_tokens: {max_tokens} > {MAX_OUTPUT_TOKENS}, which is the maximum allowed number of output "
-            f"tokens for {body['model']}"
-        )
 
 
 def _validate_sampling(body: dict, model: str) -> None:
@@ -312,6 +366,9 @@ def _validate_tools(tools: Any) -> set[str]:
         kind = tool.get("type")
         if kind not in (None, "custom"):
             raise invalid(f"{where}.type: the simulator only supports custom (client) tools, not {kind!r}")
+        for key in tool:
+            if key not in TOOL_KEYS:
+                raise invalid(f"{where}.custom.{key}: Extra inputs are not permitted")
         if "name" not in tool:
             raise invalid(f"{where}.name: Field required")
         name = tool["name"]
@@ -352,6 +409,7 @@ def _validate_system(system: Any) -> int:
         where = f"system.{i}"
         if not isinstance(block, dict) or block.get("type") != "text":
             raise invalid(f"{where}.type: Input should be 'text'")
+        _validate_keys(block, where)
         _validate_text(block, where)
         if block.get("cache_control") is not None:
             _validate_cache_control(block["cache_control"], f"{where}.cache_control")
@@ -359,7 +417,7 @@ def _validate_system(system: Any) -> int:
     return breakpoints
 
 
-def _validate_tool_choice(tool_choice: Any, model: str, tool_names: set[str]) -> None:
+def _validate_tool_choice(tool_choice: Any, tool_names: set[str]) -> None:
     if tool_choice is None:
         return
     if not isinstance(tool_choice, dict):
@@ -369,11 +427,6 @@ def _validate_tool_choice(tool_choice: Any, model: str, tool_names: set[str]) ->
         raise invalid(
             f"tool_choice.type: Input tag {kind!r} found using 'type' does not match any of the expected "
             "tags: 'auto', 'any', 'tool', 'none'"
-        )
-    if kind in ("any", "tool") and refuses_forced_tool_choice(model):
-        raise invalid(
-            f'tool_choice: forcing tool use (type "{kind}") is not supported for {model}; '
-            'use tool_choice {"type": "auto"}'
         )
     if kind == "tool":
         name = tool_choice.get("name")
@@ -389,11 +442,16 @@ def _validate_thinking_config(thinking: Any, max_tokens: Any, count_tokens: bool
     if not isinstance(thinking, dict):
         raise invalid("thinking: Input should be a valid dictionary")
     kind = thinking.get("type")
-    if kind not in ("enabled", "disabled", "adaptive"):
+    if kind not in THINKING_KEYS:
         raise invalid(
             f"thinking.type: Input tag {kind!r} found using 'type' does not match any of the expected "
-            "tags: 'adaptive', 'disabled', 'enabled'"
+            "tags: 'adaptive', 'between_tools', 'disabled', 'enabled'"
         )
+    for key in thinking:
+        if key not in THINKING_KEYS[kind]:
+            raise invalid(f"thinking.{kind}.{key}: Extra inputs are not permitted")
+    if thinking.get("display") is not None and thinking["display"] not in ("summarized", "omitted"):
+        raise invalid(f"thinking.{kind}.display: Input should be 'summarized' or 'omitted'")
     if kind == "enabled":
         budget = thinking.get("budget_tokens")
         if not _is_int(budget):
@@ -415,6 +473,13 @@ def _blocks(message: dict, where: str) -> list[Any]:
     return content
 
 
+def _validate_keys(block: dict, where: str) -> None:
+    kind = block.get("type")
+    for key in block:
+        if key not in BLOCK_KEYS.get(kind, ()):
+            raise invalid(f"{where}.{kind}.{key}: Extra inputs are not permitted")
+
+
 def _validate_text(block: dict, where: str) -> None:
     text = block.get("text")
     if not isinstance(text, str):
@@ -425,7 +490,7 @@ def _validate_text(block: dict, where: str) -> None:
         raise invalid(f"{where}: text content blocks must contain non-whitespace text")
 
 
-def _validate_messages(messages: Any, present: bool, tool_names: set[str]) -> int:
+def _validate_messages(messages: Any, present: bool, tool_names: set[str], paused: Paused | None) -> int:
     """Validate the conversation; return how many cache breakpoints it holds."""
     if not present:
         raise invalid("messages: Field required")
@@ -469,9 +534,8 @@ def _validate_messages(messages: Any, present: bool, tool_names: set[str]) -> in
                     f"{bwhere}.type: Input tag {kind!r} found using 'type' does not match any of the "
                     f"expected tags for a {role} message: {expected}"
                 )
+            _validate_keys(block, bwhere)
             if block.get("cache_control") is not None:
-                if kind in ("thinking", "redacted_thinking"):
-                    raise invalid(f"{bwhere}.{kind}.cache_control: Extra inputs are not permitted")
                 _validate_cache_control(block["cache_control"], f"{bwhere}.cache_control")
                 breakpoints += 1
             if kind == "text":
@@ -524,14 +588,22 @@ def _validate_messages(messages: Any, present: bool, tool_names: set[str]) -> in
             if tool_uses and not tool_names:
                 raise invalid("Requests which include `tool_use` or `tool_result` blocks must define tools.")
             pending_tool_uses = tool_uses
+            is_paused = paused is not None and paused(messages[:m], blocks)
+            if is_paused and m != len(messages) - 1:
+                # https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons (pause_turn:
+                # "Send the assistant content back to continue"): the paused turn goes back last, as it
+                # came, to be continued. Answered with a user message instead, it is refused (our words).
+                raise invalid(
+                    f"{where}: this assistant turn stopped with stop_reason pause_turn; send it back "
+                    "unchanged as the last message to continue it, with nothing after it"
+                )
+            if m == len(messages) - 1 and not is_paused:
+                # Current models refuse assistant prefill; the simulator refuses it for every model.
+                raise invalid(
+                    "This model does not support assistant message prefill. The conversation must end "
+                    "with a user message."
+                )
         previous_role = role
-
-    if previous_role == "assistant":
-        # Current models refuse assistant prefill; the simulator refuses it for every model, for simplicity.
-        raise invalid(
-            "This model does not support assistant message prefill. The conversation must end with a user "
-            "message."
-        )
     return breakpoints
 
 
@@ -541,10 +613,19 @@ def _validate_tool_result(block: dict, where: str) -> None:
     if "is_error" in block and not isinstance(block["is_error"], bool):
         raise invalid(f"{where}.is_error: Input should be a valid boolean")
     content = block.get("content")
-    if content is None or isinstance(content, str):
-        return
-    if not isinstance(content, list):
+    if content is not None and not isinstance(content, str | list):
         raise invalid(f"{where}.content: Input should be a valid string or a list of content blocks")
+    if content is None or content == [] or (isinstance(content, str) and not content.strip()):
+        if block.get("is_error"):
+            # The real API refuses an error result without content (issue 7; the handle-tool-calls page,
+            # https://platform.claude.com/docs/en/agents-and-tools/tool-use/handle-tool-calls, asks for
+            # an error message in it).
+            raise invalid(f"{where}: content cannot be empty if `is_error` is true")
+        # Stricter than the API: an empty result of any kind has broken clients and reads as "no
+        # answer" to a model; erkweb never sends one (an empty file reads "(empty file: 0 bytes)").
+        raise invalid(f"{where}: tool_result content must not be empty")
+    if isinstance(content, str):
+        return
     for i, item in enumerate(content):
         iwhere = f"{where}.content.{i}"
         if not isinstance(item, dict) or item.get("type") not in TOOL_RESULT_CONTENT_TYPES:
@@ -554,5 +635,6 @@ def _validate_tool_result(block: dict, where: str) -> None:
                 f"{iwhere}.type: Input tag {kind!r} found using 'type' does not match any of the expected "
                 f"tags: {expected}"
             )
+        _validate_keys(item, iwhere)
         if item["type"] == "text":
             _validate_text(item, iwhere)
