@@ -13,6 +13,7 @@ from pathlib import Path
 import anthropic
 
 from runs.operations.audit_scan import prompts
+from runs.simulator.players import EMPTY_FILE_RESULT
 
 EPHEMERAL = {"type": "ephemeral"}
 MODEL = "claude-haiku-5-5"
@@ -150,7 +151,8 @@ class Tools:
             path = self._inside(self.docs, args.get("path"))
             if not path.is_file():
                 raise ValueError(f"no such file: {args.get('path')}")
-            text = path.read_text()
+            # erkweb's read_file never answers nothing: an empty file is EMPTY_FILE_RESULT.
+            text = path.read_text() or EMPTY_FILE_RESULT
             return [{"type": "text", "text": text}] if self.read_as_blocks else text
         if name == "path_exists":
             return "true" if self._inside(self.repo, args.get("path")).exists() else "false"

@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import tokens
+
+try:
+    from runs.tools import EMPTY_FILE_RESULT
+except ImportError:  # TRANSITIONAL: until the api branch's runs/tools.py is on main; then drop this
+    EMPTY_FILE_RESULT = "(empty file: 0 bytes)"
 from ..faults import Target
 from ..validation import signature_behaviour
 
@@ -104,6 +109,13 @@ class Turn:
 
 def result_text(result: dict) -> str:
     return tokens.tool_result_text(result.get("content"))
+
+
+def file_text(result: dict) -> str:
+    """What a successful read_file result says the file holds: erkweb's read_file answers an empty file
+    with EMPTY_FILE_RESULT (a tool result is never empty), which a model reads as an empty file."""
+    text = result_text(result)
+    return "" if text == EMPTY_FILE_RESULT else text
 
 
 def result_ok(result: dict) -> bool:

@@ -29,6 +29,7 @@ from . import (
     Player,
     Turn,
     after_write,
+    file_text,
     refusal,
     result_ok,
     result_text,
@@ -100,7 +101,7 @@ class AuditScanPlayer(Player):
             if name == "read_file":
                 read_requested = True
                 if result_ok(result):
-                    reads[str(tool_input.get("path"))] = result_text(result)
+                    reads[str(tool_input.get("path"))] = file_text(result)
                 else:
                     read_failed.append(str(tool_input.get("path")))
             elif name == "path_exists":

@@ -47,6 +47,7 @@ from . import (
     Player,
     Turn,
     after_write,
+    file_text,
     refusal,
     result_ok,
     result_text,
@@ -152,7 +153,7 @@ class LearnPlayer(Player):
             name, tool_input = use.get("name"), use.get("input") or {}
             if name == "read_file":
                 if result_ok(result):
-                    reads[str(tool_input.get("path"))] = result_text(result)
+                    reads[str(tool_input.get("path"))] = file_text(result)
                 else:
                     read_failed.append(str(tool_input.get("path")))
             elif name == "search_docs":
