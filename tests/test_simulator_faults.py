@@ -340,6 +340,28 @@ def test_command_parses_repeated_rules_and_flags():
     )
     defaults = parser.parse_args([])
     assert (defaults.host, defaults.port, defaults.latency_ms, defaults.rules) == ("127.0.0.1", 8765, 0, [])
+    assert defaults.no_quirks is False and parser.parse_args(["--no-quirks"]).no_quirks is True
+    assert parser.parse_args(["--rule", "rate-limit:retry_after=3600"]).rules == [
+        Rule("rate-limit", retry_after=3600)
+    ]
+    help_text = parser.format_help()
+    for name in (
+        "break-stream",
+        "stream-error",
+        "spend-limit",
+        "pause-turn",
+        "context-exceeded",
+        "--no-quirks",
+    ):
+        assert name in help_text
+
+
+def test_new_rule_keys_apply_only_where_they_mean_something():
+    assert parse_rule("break-stream:after_events=4").after_events == 4
+    with pytest.raises(ValueError, match="retry_after applies to rate-limit only"):
+        parse_rule("overloaded:retry_after=5")
+    with pytest.raises(ValueError, match="after_events applies to break-stream and stream-error only"):
+        parse_rule("rate-limit:after_events=5")
 
 
 def test_command_refuses_bad_rules_and_remote_hosts():

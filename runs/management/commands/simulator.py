@@ -1,10 +1,11 @@
 """``python manage.py simulator``: run the offline Messages API simulator in the foreground.
 
     python manage.py simulator --port 8765 --latency-ms 200 \
-        --rule rate-limit:times=2 --rule empty-file:batch=2
+        --rule rate-limit:times=2,retry_after=3600 --rule empty-file:batch=2
 
 Point the SDK at it with ANTHROPIC_BASE_URL=http://127.0.0.1:8765 and any non-empty ANTHROPIC_API_KEY.
-Rules can also be changed while it runs: GET/POST/DELETE /_simulator/rules.
+Rules can also be changed while it runs: GET/POST/DELETE /_simulator/rules. It plays the real API's
+quirks (an empty text block before some tool calls) unless started with --no-quirks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
-from runs.simulator.faults import HTTP_FAULTS, MISBEHAVIOURS, Rule, parse_rule
+from runs.simulator.faults import (
+    ANSWER_ACTIONS,
+    HTTP_FAULTS,
+    MISBEHAVIOURS,
+    REQUEST_ACTIONS,
+    STREAM_ACTIONS,
+    Rule,
+    parse_rule,
+)
 from runs.simulator.server import make_server, server_url
 
 
@@ -34,6 +43,10 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a host name other than localhost: it may resolve to anything
+
+
+def _faults(actions: frozenset[str]) -> str:
+    return ", ".join(name for name, fault in HTTP_FAULTS.items() if fault.action in actions)
 
 
 class Command(BaseCommand):
@@ -57,9 +70,17 @@ class Command(BaseCommand):
             default=[],
             metavar="BEHAVIOUR[:key=value,...]",
             help=(
-                "a fault rule, repeatable; keys: run, batch, times, latency_ms. HTTP faults: "
-                f"{', '.join(HTTP_FAULTS)}. Misbehaviours: {', '.join(MISBEHAVIOURS)}"
+                "a fault rule, repeatable; keys: run, batch, model, times, latency_ms, retry_after "
+                "(rate-limit), after_events (break-stream, stream-error). HTTP faults: "
+                f"{_faults(REQUEST_ACTIONS)}. Stream faults (streamed requests only): "
+                f"{_faults(STREAM_ACTIONS)}. Answer faults: {_faults(ANSWER_ACTIONS)}. "
+                f"Misbehaviours: {', '.join(MISBEHAVIOURS)}"
             ),
+        )
+        parser.add_argument(
+            "--no-quirks",
+            action="store_true",
+            help="do not play the real API's quirks (an empty text block before some tool calls)",
         )
         parser.add_argument(
             "--allow-remote", action="store_true", help="allow a host that is not a loopback address"
@@ -75,7 +96,7 @@ class Command(BaseCommand):
         if latency_ms < 0:
             raise CommandError("--latency-ms must be 0 or more")
         try:
-            server = make_server(host, port, latency_ms, options["rules"])
+            server = make_server(host, port, latency_ms, options["rules"], quirks=not options["no_quirks"])
         except OSError as exc:
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
@@ -83,7 +104,8 @@ class Command(BaseCommand):
         if options["verbosity"] >= 2:
             logger.setLevel(logging.DEBUG)
         url = server_url(server)
-        self.stdout.write(f"erkweb simulator listening on {url} (latency {latency_ms} ms)")
+        quirks = "off" if options["no_quirks"] else "on"
+        self.stdout.write(f"erkweb simulator listening on {url} (latency {latency_ms} ms, quirks {quirks})")
         for rule in options["rules"]:
             self.stdout.write(f"  rule: {rule.to_dict()}")
         self.stdout.write(f"  use it with: ANTHROPIC_BASE_URL={url} ANTHROPIC_API_KEY=simulator")
