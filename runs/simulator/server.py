@@ -215,25 +215,34 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
             chunks = []
+            total = 0
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     break
-                chunks.append(self.rfile.read(size))
+                total += size
+                chunk = self.rfile.read(size)
+                if total <= MAX_BODY_BYTES:
+                    chunks.append(chunk)
                 self.rfile.readline()
+            if total > MAX_BODY_BYTES:
+                raise self._too_large()
             return b"".join(chunks)
         length = int(self.headers.get("content-length") or 0)
         if length > MAX_BODY_BYTES:
             # Read it all before answering: a client still sending would see a reset, not the 413.
             while length > 0:
                 length -= len(self.rfile.read(min(DRAIN_CHUNK, length)) or b"x" * length)
-            self.close_connection = True
-            raise SimulatorError(
-                413, "request_too_large", "Request exceeds the maximum allowed number of bytes."
-            )
+            raise self._too_large()
         return self.rfile.read(length) if length else b""
+
+    def _too_large(self) -> SimulatorError:
+        self.close_connection = True
+        return SimulatorError(
+            413, "request_too_large", "Request exceeds the maximum allowed number of bytes."
+        )
 
     def _discard_body(self) -> None:
         with contextlib.suppress(SimulatorError):
