@@ -34,6 +34,8 @@ from anthropic.types import (
     ToolUseBlockParam,
 )
 
+from .cache import segments
+
 # A fixed key, not a per-process secret: a conversation must survive a restart of the simulator (as it
 # survives a deploy of the real API). The signature proves "emitted by a simulator, unchanged", nothing more.
 _THINKING_KEY = b"erkweb-simulator/thinking-signature/v1"
@@ -299,8 +301,6 @@ def _validate_ttl_order(body: dict) -> None:
     """https://platform.claude.com/docs/en/build-with-claude/prompt-caching ("Mixing different TTLs"):
     cache entries with a longer TTL must come before shorter ones, in the order tools, system, messages.
     The message is ours."""
-    from .cache import segments  # cache.py imports tokens only; late to keep validation import-light
-
     seen_5m = False
     for seg in segments(body):
         if seg.ttl == "5m":
