@@ -14,12 +14,9 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from .. import tokens
+from runs.tools import EMPTY_FILE_RESULT
 
-try:
-    from runs.tools import EMPTY_FILE_RESULT
-except ImportError:  # TRANSITIONAL: until the api branch's runs/tools.py is on main; then drop this
-    EMPTY_FILE_RESULT = "(empty file: 0 bytes)"
+from .. import tokens
 from ..faults import Target
 from ..validation import signature_behaviour
 
