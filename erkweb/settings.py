@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_str
+from .env import env_bool, env_float, env_int, env_str
 from .models_table import load_model_table
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -124,6 +124,10 @@ ERKWEB_API_MAX_RETRIES = env_int("ERKWEB_API_MAX_RETRIES", 4, minimum=0)
 # batch is failed for good.
 ERKWEB_BATCH_MAX_ATTEMPTS = env_int("ERKWEB_BATCH_MAX_ATTEMPTS", 3, minimum=1)
 ERKWEB_WORKERS = env_int("ERKWEB_WORKERS", 8, minimum=1)
+# Gathering (the new-run preview, run creation) stops with a clear message past this many folder entries
+# or seconds: a docs folder holds hundreds of files, `/usr` a hundred thousand (runs/gather_bounds.py).
+ERKWEB_GATHER_MAX_FILES = env_int("ERKWEB_GATHER_MAX_FILES", 20_000, minimum=1)
+ERKWEB_GATHER_MAX_SECONDS = env_float("ERKWEB_GATHER_MAX_SECONDS", 2.0, minimum=0.1)
 
 # The worker's hard timeout sits a margin above the agent's own wall-time limit, so the agent normally
 # stops itself and records why. A task is locked when the broker hands it to the cluster, and may then

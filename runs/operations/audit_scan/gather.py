@@ -10,6 +10,8 @@ file system lists them in. Settled beyond the spec:
   out, with a note: a path is one line of the batch file and of the agent's message.
 - A file that cannot be read or is not a regular file (a FIFO would block), and a folder that cannot be
   listed, are left out with a note.
+- Gathering is bounded (runs/gather_bounds.py): past so many folder entries seen or so many seconds
+  spent it stops with an InputError, so a preview of ``/usr`` answers at once with what to do.
 """
 
 import os
@@ -19,6 +21,7 @@ from datetime import date, timedelta
 from pathlib import Path, PurePosixPath
 
 from runs.errors import InputError
+from runs.gather_bounds import GatherBounds
 
 from .docs import frontmatter_value, is_auto_generated, parse_audit_date, parse_doc, read_text
 
@@ -60,7 +63,18 @@ def _safe_name(rel: str) -> bool:
     return not any(unicodedata.category(char) in _UNSAFE_CATEGORIES for char in rel)
 
 
-def _walk(scan_root: Path, docs_root: Path, notes: list[str]) -> list[tuple[str, Path]]:
+def _listing(folder: Path, bounds: GatherBounds) -> list[os.DirEntry]:
+    # Counted while listing, not after: one folder of a million entries must hit the bound, not be
+    # listed and sorted first.
+    entries = []
+    with os.scandir(folder) as listing:
+        for entry in listing:
+            bounds.see()
+            entries.append(entry)
+    return sorted(entries, key=lambda e: e.name)
+
+
+def _walk(scan_root: Path, docs_root: Path, notes: list[str], bounds: GatherBounds) -> list[tuple[str, Path]]:
     """(relative posix path, file) of every ``.md`` file under ``scan_root`` that may be scanned."""
     real_root = os.path.realpath(docs_root)
     found: list[tuple[str, Path]] = []
@@ -70,23 +84,24 @@ def _walk(scan_root: Path, docs_root: Path, notes: list[str]) -> list[tuple[str,
     while stack:
         folder, ancestors = stack.pop()
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            entries = _listing(folder, bounds)
         except OSError as exc:
             notes.append(f"Left out {_rel(folder, docs_root)}/: cannot list it ({exc.strerror}).")
             continue
         subfolders = []
         for entry in entries:
-            path = Path(entry.path)
-            rel = _rel(path, docs_root)
-            is_link = entry.is_symlink()
-            real = os.path.realpath(path) if is_link else None
             try:
                 is_dir = entry.is_dir()  # follows symlinks
                 is_file = not is_dir and entry.is_file()
             except OSError:
                 is_dir = is_file = False
+            # Before any path work: most entries of a big folder are neither docs nor folders.
             if not is_dir and not entry.name.endswith(DOC_SUFFIX):
                 continue
+            path = Path(entry.path)
+            rel = _rel(path, docs_root)
+            is_link = entry.is_symlink()
+            real = os.path.realpath(path) if is_link else None
             if is_link and not _is_inside(real, real_root):
                 kind = "folder" if is_dir else "file"
                 notes.append(f"Left out {rel}: a symlinked {kind} that leads outside the docs root.")
@@ -152,7 +167,9 @@ def gather(
     result = Gathered(docs_root=docs_root, repo_root=repo_root, category=category or None, as_of=as_of)
     recent_since = as_of - RECENT_AUDIT
     too_big: list[str] = []
-    for rel, path in _walk(scan_root, docs_root, result.notes):
+    bounds = GatherBounds(scan_root, "category" if category else "docs_root")
+    for rel, path in _walk(scan_root, docs_root, result.notes, bounds):
+        bounds.check_time()  # reading a million small docs is as slow as listing them
         try:
             text, truncated = read_text(path)
         except OSError as exc:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runs.errors import InputError
+from runs.gather_bounds import GatherBounds
 
 from .chunks import Chunk, chunk_elements, to_xml
 
@@ -53,16 +54,14 @@ def default_sessions_dir(repo_root: Path, home: Path | None = None) -> Path:
 
 
 def _folder_sessions(folder: Path) -> list[Path]:
-    return sorted(
-        (
-            path
-            for path in folder.iterdir()
-            if path.name.endswith(SESSION_SUFFIX)
-            and not path.name.startswith(AGENT_PREFIX)
-            and path.is_file()
-        ),
-        key=lambda path: path.name,
-    )
+    # Bounded like audit-scan's gather: a folder of a million entries typed by mistake gets a message.
+    bounds = GatherBounds(folder, "sessions", pick="the folder of the session logs itself")
+    found = []
+    for path in folder.iterdir():
+        bounds.see()
+        if path.name.endswith(SESSION_SUFFIX) and not path.name.startswith(AGENT_PREFIX) and path.is_file():
+            found.append(path)
+    return sorted(found, key=lambda path: path.name)
 
 
 def discover_sessions(paths: Sequence[Path] | None, repo_root: Path, home: Path | None = None) -> list[Path]:

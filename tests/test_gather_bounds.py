@@ -1,0 +1,145 @@
+"""Gathering is bounded: a preview or a run of a huge folder answers at once with what to do.
+
+Issue 13 point 2: a preview of `/usr` held a request for about 10 seconds. Past
+ERKWEB_GATHER_MAX_FILES folder entries seen (default 20,000) or ERKWEB_GATHER_MAX_SECONDS spent
+(default 2 s), gathering stops with one clear sentence: at the form field, in the preview, and on the
+command line (exit 2), before anything is created.
+"""
+
+import time
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from runs.errors import InputError
+from runs.models import Run
+from runs.operations.audit_scan.gather import gather
+from runs.operations.learn.sessions import discover_sessions
+
+from .conftest import AS_OF, write_docs
+
+FOLDERS, FILES_PER_FOLDER = 50, 500  # 25,000 files and 50 folders: over the default bound of 20,000
+
+
+@pytest.fixture(scope="module")
+def huge(tmp_path_factory):
+    """A folder like /usr: many files, a few of them docs."""
+    root = tmp_path_factory.mktemp("huge")
+    for f in range(FOLDERS):
+        folder = root / f"pkg{f:02}"
+        folder.mkdir()
+        for n in range(FILES_PER_FOLDER):
+            (folder / (f"doc{n}.md" if n % 10 == 0 else f"lib{n}.so")).write_text("# A doc\n\nText.\n")
+    return root
+
+
+def files_message(root, bound="20,000") -> str:
+    return (
+        f"More than {bound} files under {root}: pick the docs folder itself "
+        "(or raise ERKWEB_GATHER_MAX_FILES)."
+    )
+
+
+def test_a_huge_folder_stops_at_the_file_bound_within_a_second(huge):
+    started = time.monotonic()
+    with pytest.raises(InputError) as error:
+        gather(huge, as_of=date(2026, 11, 28))
+    assert time.monotonic() - started < 1.0
+    assert str(error.value) == files_message(huge)
+    assert error.value.field == "docs_root"
+
+
+def test_the_bound_counts_every_folder_entry(tmp_path, settings):
+    # Entries: arch, arch/a.md, arch/notes.txt, b.md, c.png: five, of which two are docs.
+    root = write_docs(tmp_path / "docs", {"arch/a.md": "# A\n", "arch/notes.txt": "x", "b.md": "# B\n"})
+    (root / "c.png").write_bytes(b"\x89PNG")
+    settings.ERKWEB_GATHER_MAX_FILES = 5
+    assert gather(root, as_of=date(2026, 11, 28)).items == ["arch/a.md", "b.md"]
+    settings.ERKWEB_GATHER_MAX_FILES = 4
+    with pytest.raises(InputError, match=r"^More than 4 files under .*docs: pick the docs folder itself"):
+        gather(root, as_of=date(2026, 11, 28))
+
+
+def test_a_category_that_is_too_big_is_reported_at_the_category(huge, settings):
+    settings.ERKWEB_GATHER_MAX_FILES = 100
+    with pytest.raises(InputError) as error:
+        gather(huge, as_of=date(2026, 11, 28), category="pkg07")
+    assert str(error.value) == files_message(huge / "pkg07", bound="100")
+    assert error.value.field == "category"
+
+
+def test_the_time_bound_stops_a_slow_gather(huge, settings):
+    # With no file bound to speak of, walking and reading 25,000 entries takes far more than 0.1 s.
+    settings.ERKWEB_GATHER_MAX_FILES = 10**9
+    settings.ERKWEB_GATHER_MAX_SECONDS = 0.1
+    started = time.monotonic()
+    with pytest.raises(InputError) as error:
+        gather(huge, as_of=date(2026, 11, 28))
+    assert time.monotonic() - started < 0.5
+    message = str(error.value)
+    assert message.startswith(f"Looking through {huge} took more than 0.1 s (")
+    assert message.endswith("files seen): pick the docs folder itself (or raise ERKWEB_GATHER_MAX_SECONDS).")
+
+
+def test_a_folder_of_too_many_session_logs_is_refused_at_the_sessions_field(tmp_path, settings):
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    for n in range(4):
+        (folder / f"s{n}.jsonl").write_text("{}\n")
+    settings.ERKWEB_GATHER_MAX_FILES = 4
+    assert len(discover_sessions([folder], tmp_path)) == 4
+    settings.ERKWEB_GATHER_MAX_FILES = 3
+    with pytest.raises(InputError) as error:
+        discover_sessions([folder], tmp_path)
+    assert str(error.value) == (
+        f"More than 3 files under {folder}: pick the folder of the session logs itself "
+        "(or raise ERKWEB_GATHER_MAX_FILES)."
+    )
+    assert error.value.field == "sessions"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_preview_of_a_huge_folder_answers_within_3_seconds_with_the_message(client, huge):
+    started = time.monotonic()
+    response = client.get(
+        "/runs/new/",
+        {"preview": "1", "operation": "audit-scan", "docs_root": str(huge), "agents": "5", "model": "local"},
+        headers={"HX-Request": "true"},
+    )
+    assert time.monotonic() - started < 3.0
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="preview"'), "the fragment, not the page"
+    assert f"More than 20,000 files under {huge}: pick the docs folder itself" in body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_starting_a_run_on_a_huge_folder_shows_the_message_at_the_field_and_creates_nothing(client, huge):
+    started = time.monotonic()
+    response = client.post(
+        "/runs/new/",
+        {"operation": "audit-scan", "docs_root": str(huge), "agents": "5", "model": "local", "as_of": AS_OF},
+    )
+    assert time.monotonic() - started < 3.0
+    assert response.status_code == 200
+    body = response.content.decode()
+    error_start = body.index('id="docs_root-error"')
+    assert f"More than 20,000 files under {huge}: pick the docs folder itself" in body[error_start:][:400]
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_command_line_exits_2_with_the_message_and_creates_nothing(huge):
+    out, err = StringIO(), StringIO()
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command(
+            "erk", "run", "audit-scan", "--docs-root", str(huge), "--model", "local", stdout=out, stderr=err
+        )
+    assert time.monotonic() - started < 3.0
+    assert exit_info.value.code == 2
+    assert err.getvalue() == f"erk: {files_message(huge)}\n"
+    assert out.getvalue() == ""
+    assert Run.objects.count() == 0
