@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from .env import env_bool, env_float, env_int, env_str
 from .models_table import load_model_table
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,12 +73,33 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
         },
     },
 ]
+
+# Agent output is shown on several pages and sanitising it (runs/rendering.py) is the first wall; this
+# is the second: no script but the app's own files (and a tag carrying this response's nonce), no eval,
+# no inline style, no plugin, no framing, no <base>, forms only back to the app. htmx is configured in
+# base.html to need none of what is refused (no indicator <style>, no eval, no <script> in fragments).
+CSP_REPORT_PATH = "/csp-report/"  # erkweb/urls.py serves it (erkweb/csp_reports.py)
+SECURE_CSP = {
+    "default-src": [CSP.NONE],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    # report-uri rather than report-to: Chromium sends it at once, and report-to would replace it.
+    "report-uri": CSP_REPORT_PATH,
+}
 
 # --- database ----------------------------------------------------------------------------------------
 _database_url = env_str("DATABASE_URL", "")

@@ -1,7 +1,9 @@
 """The pages in a real browser (Debian's Chromium driven by Playwright) against the whole app as
 `make run` starts it: `manage.py up` with its web server, worker cluster and simulator as subprocesses.
 
-Screenshots of every page go to test-output/screenshots/.
+Every page is watched for Content-Security-Policy violations (the policy is settings.SECURE_CSP): each
+test fails if the browser reports one, as a `securitypolicyviolation` event or on the console, unless
+the test provoked it on purpose and checks it. Screenshots of every page go to test-output/screenshots/.
 """
 
 import json
@@ -87,6 +89,8 @@ def app(tmp_path_factory):
             "sim": env["ERKWEB_SIMULATOR_URL"],
             "docs": write_docs(work / "repo", SMALL_TREE),
             "learn": make_learn_repo(work / "learn"),
+            "env": env,
+            "log": work / "up.log",
         }
     finally:
         proc.send_signal(signal.SIGINT)
@@ -108,12 +112,42 @@ def browser():
         chromium.close()
 
 
+# Runs before any script of every page; the event's fields go to the test through a binding, which
+# the page's policy does not govern.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", (e) => window.__cspViolation({
+  directive: e.effectiveDirective, blocked: e.blockedURI, page: location.pathname + location.search,
+}));
+"""
+
+
+def watch_csp(context, violations: list[dict]) -> None:
+    """Collect into ``violations`` every CSP violation a page of ``context`` reports, as an event or as
+    a console message."""
+    context.expose_binding("__cspViolation", lambda _source, found: violations.append(found))
+    context.add_init_script(CSP_WATCH)
+    context.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and violations.append({"console": message.text})
+        ),
+    )
+
+
 @pytest.fixture
-def page(browser):
+def csp() -> list[dict]:
+    """The CSP violations the test's pages reported: none, or the test fails (a test that provokes one
+    checks it and clears the list)."""
+    return []
+
+
+@pytest.fixture
+def page(browser, csp):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
+    watch_csp(context, csp)
+    yield context.new_page()
     context.close()
+    assert csp == [], f"Content-Security-Policy violations: {csp}"
 
 
 def set_rules(app, rules):
@@ -283,6 +317,8 @@ def test_learn_from_the_page_with_its_stages_and_a_comparison(page, app):
 
 def test_pages_at_phone_width(browser, app):
     context = browser.new_context(viewport={"width": 390, "height": 844})
+    violations: list[dict] = []
+    watch_csp(context, violations)
     page = context.new_page()
     page.goto(app["base"] + "/")
     shot(page, "history-phone")
@@ -292,3 +328,183 @@ def test_pages_at_phone_width(browser, app):
     assert width <= 390, "no sideways scrolling of the whole page on a phone"
     shot(page, "run-phone")
     context.close()
+    assert violations == []
+
+
+def wait_for_log(app, text: str, timeout: float = 10) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = app["log"].read_text()
+        if text in log:
+            return log
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in the app's log")
+
+
+def test_the_policy_blocks_inline_script_and_eval_and_logs_the_report_without_its_payload(page, app, csp):
+    """The second wall on its own: markup that got past sanitising would still not run.
+
+    What the policy refuses and how a browser reports it: https://www.w3.org/TR/CSP3/ ("script-src",
+    "Violation reports"); Django's support: https://docs.djangoproject.com/en/6.1/ref/csp/
+    """
+    page.goto(app["base"] + "/runs/new/")
+    expect(page.locator("h1")).to_have_text("New run")
+    page.evaluate(
+        """() => {
+        document.body.insertAdjacentHTML("beforeend", '<img src="data:," onerror="window.__ran = 1">');
+        const script = document.createElement("script");
+        script.textContent = "window.__ran = 2";
+        document.body.appendChild(script);
+        setTimeout("window.__ran = 3", 0);
+    }"""
+    )
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__ran") is None, "nothing ran"
+    blocked = {(v["directive"], v["blocked"]) for v in csp if "directive" in v}
+    assert blocked == {("script-src-attr", "inline"), ("script-src-elem", "inline"), ("script-src", "eval")}
+    log = wait_for_log(app, 'CSP violation: directive="script-src" blocked="eval"')
+    page_url = app["base"] + "/runs/new/"
+    assert f'CSP violation: directive="script-src-attr" blocked="inline" page="{page_url}"' in log
+    assert f'CSP violation: directive="script-src-elem" blocked="inline" page="{page_url}"' in log
+    assert "__ran" not in log, "the report's payload is not logged"
+    csp.clear()  # provoked and checked
+
+
+def test_the_admin_works_under_the_policy(page, app):
+    env = {**app["env"], "DJANGO_SUPERUSER_PASSWORD": "a-long-test-password"}
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "createsuperuser", "--noinput", "--username", "admin",
+         "--email", "admin@example.invalid"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    fill_new_run(page, app, model="local")
+    page.click("button:has-text('Start run')")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=RUN_ENDS)
+    run_id = page.locator("h1.run-id").inner_text()
+
+    page.goto(app["base"] + "/admin/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "a-long-test-password")
+    page.click("input[type=submit]")
+    expect(page.locator("#site-name")).to_be_visible()
+    page.goto(app["base"] + "/admin/runs/run/")
+    page.click(f"text={run_id}")
+    expect(page.locator("#content h2, #content h1").first).to_be_visible()
+    shot(page, "admin-run")
+    page.goto(app["base"] + "/admin/runs/batch/")
+    page.locator("#result_list tbody a").first.click()
+    expect(page.locator("form")).not_to_have_count(0)
+    page.goto(app["base"] + "/admin/django_q/success/")
+    expect(page.locator("#changelist")).to_be_visible()
+    # The date and time widgets and the calendar are the admin's most script-heavy parts.
+    page.goto(app["base"] + "/admin/django_q/schedule/add/")
+    page.locator(".datetimeshortcuts a").first.click()
+    page.locator("[id^=calendarlink]").first.click()
+    expect(page.locator(".calendarbox").first).to_be_visible()
+    shot(page, "admin-schedule")
+    page.goto(app["base"] + "/admin/auth/user/add/")
+    expect(page.locator("input[name=username]")).to_be_visible()
+
+
+HOSTILE_BODY = """---
+title: <script>window.__pwned = "title"</script>
+---
+
+# Hostile <script>window.__pwned = "heading"</script>
+
+<img src="data:," onerror="window.__pwned = 'img onerror'">
+<svg onload="window.__pwned = 'svg onload'"><circle r="1"/></svg>
+<iframe srcdoc="<script>parent.__pwned = 'iframe'</script>"></iframe>
+<object data="data:text/html,<script>parent.__pwned='object'</script>"></object>
+<base href="http://127.0.0.1:9/">
+<style>body { display: none }</style>
+<p style="color: red" onclick="window.__pwned = 'onclick'">styled</p>
+<form action="http://127.0.0.1:9/"><button>send</button></form>
+<a href="javascript:window.__pwned = 'raw link'">raw link</a>
+[a markdown link](javascript:window.__pwned='markdown link')
+"""
+HOSTILE_NAMES = [
+    "<img src=x onerror=window.__pwned=1>.md",
+    "[click](javascript:window.__pwned=2).md",
+    "<svg onload=window.__pwned=3>.md",
+]
+# What a page must not hold, whatever it shows: markup that runs or restyles.
+ACTIVE_MARKUP = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll("*")) {
+    for (const attr of el.attributes) {
+      if (/^on/i.test(attr.name)) found.push(`${el.tagName} ${attr.name}`);
+      if (/^\\s*javascript:/i.test(attr.value)) found.push(`${el.tagName} ${attr.name}=javascript:`);
+    }
+    if (el.hasAttribute("style")) found.push(`${el.tagName} style`);
+  }
+  const embedded = "iframe, object, embed, base, style, svg, img, form[action^=http]";
+  for (const el of document.querySelectorAll(embedded)) found.push(el.tagName);
+  for (const el of document.querySelectorAll("script"))
+    if (!el.src.startsWith(location.origin + "/static/")) found.push("inline script");
+  return found;
+}"""
+
+
+def test_hostile_agent_output_runs_nowhere_and_breaks_no_rule(page, app, tmp_path):
+    """Docs that hold inline scripts, event handlers and javascript: links, in their names and their
+    text, through a whole run: the agent reads them (transcript), writes their names (batch file,
+    report) and a comparison lists them. Sanitising and escaping take all of it out, so nothing runs
+    and the policy has nothing to block: the `page` fixture asserts that no violation was reported."""
+    docs = tmp_path / "repo" / "docs" / "learned"
+    write_docs(
+        docs, {"hostile/body.md": HOSTILE_BODY, **{f"hostile/{n}": HOSTILE_BODY for n in HOSTILE_NAMES}}
+    )
+    page.goto(app["base"] + "/runs/new/")
+    page.fill("input[name=docs_root]", str(docs))
+    page.fill("input[name=agents]", "2")
+    page.select_option("select[name=model]", "haiku")
+    page.select_option("select[name=compare_model]", "local")
+    expect(page.locator("#preview")).to_contain_text("4 docs scanned", timeout=10_000)
+    page.click("button:has-text('Start run')")
+    page.wait_for_url(re.compile(r"/compare/\?a=audit-scan-.*&b=audit-scan-"))
+    expect(page.locator("#kappa")).to_have_text("1.000", timeout=RUN_ENDS)
+    expect(page.locator("table.items-compare")).to_contain_text(HOSTILE_NAMES[0])
+    assert page.evaluate(ACTIVE_MARKUP) == []
+
+    page.locator("table.compare-head a").first.click()
+    expect(page.locator("#run-status")).to_have_text("succeeded")
+    expect(page.locator("article.report")).to_contain_text("Doc Audit Scan Results")
+    assert page.evaluate(ACTIVE_MARKUP) == []
+    for link in page.locator("article.report a").all():
+        assert not (link.get_attribute("href") or "").lower().startswith("javascript")
+    shot(page, "hostile-run")
+
+    page.click("table.batches a >> text='1'")
+    expect(page.locator("ol.transcript")).to_contain_text('<script>window.__pwned = "heading"</script>')
+    expect(page.locator("ol.inputs")).to_contain_text("hostile/")
+    expect(page.locator("pre.output")).to_contain_text("path: hostile/")
+    assert page.evaluate(ACTIVE_MARKUP) == []
+    page.locator("ol.transcript .kind-tool_result details summary").first.click()
+    expect(page.locator("ol.transcript .kind-tool_result details pre").first).to_contain_text(
+        "<a href=\"javascript:window.__pwned = 'raw link'\">raw link</a>"
+    )
+    shot(page, "hostile-batch")
+    run_url = page.url.split("batches/")[0]
+    page.goto(run_url + "export.json")  # shown inline, under the policy too
+    expect(page.locator("body")).to_contain_text(HOSTILE_NAMES[0])
+    assert page.evaluate(ACTIVE_MARKUP) == []
+    assert page.evaluate("window.__pwned") is None, "nothing ran"
+
+
+def test_a_preview_of_a_huge_folder_answers_at_once_with_what_to_do(page, app, tmp_path):
+    huge = tmp_path / "huge"
+    for f in range(25):
+        (huge / f"pkg{f}").mkdir(parents=True)
+        for n in range(1000):
+            (huge / f"pkg{f}" / f"file{n}.so").touch()
+    page.goto(app["base"] + "/runs/new/")
+    mark_page(page)
+    started = time.monotonic()
+    page.fill("input[name=docs_root]", str(huge))
+    expect(page.locator("#preview")).to_contain_text(
+        f"More than 20,000 files under {huge}: pick the docs folder itself", timeout=3_400
+    )
+    assert time.monotonic() - started < 3.4, "within 3 s of the preview's request (sent 0.4 s after typing)"
+    assert still_same_page(page)
+    shot(page, "new-run-huge-folder")
