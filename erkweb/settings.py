@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from .env import env_bool, env_float, env_int, env_str
+from .loopback import login_required_for
 from .models_table import load_model_table
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -37,6 +38,13 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("ERKWEB_DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in env_str("ERKWEB_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")]
+# Behind a proxy that terminates TLS, the https:// origins the pages are reached by (for CSRF's check).
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in env_str("ERKWEB_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+# Where the web server listens (`make run`, `up --host`, deploy/gunicorn.conf.py), and so whether every
+# page needs a login: off loopback it does, unless ERKWEB_REQUIRE_LOGIN says otherwise (erkweb/loopback.py).
+ERKWEB_HOST = env_str("ERKWEB_HOST", "127.0.0.1")
+ERKWEB_PORT = env_int("ERKWEB_PORT", 8000, minimum=1)
+ERKWEB_REQUIRE_LOGIN = login_required_for(ERKWEB_HOST)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -52,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from STATIC_ROOT (collectstatic) under any WSGI server, before the rest.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,6 +71,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+if ERKWEB_REQUIRE_LOGIN:
+    MIDDLEWARE.append("erkweb.login_required.LoginRequiredMiddleware")
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "runs:history"
+LOGOUT_REDIRECT_URL = "login"
 
 ROOT_URLCONF = "erkweb.urls"
 WSGI_APPLICATION = "erkweb.wsgi.application"
@@ -185,6 +200,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns about a missing one; `make run` never fills it
 
 LOGGING = {
     "version": 1,

@@ -20,21 +20,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from .browser import CHROMIUM, CHROMIUM_FLAGS, watch_csp
 from .conftest import SMALL_TREE, write_docs
 from .learn_fixtures import TITLE, make_learn_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-output" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RUN_ENDS = 60_000  # ms
 SIMULATOR_RULE = "miscount:model=opus"  # given to `manage.py up`, kept by every test
 
@@ -110,28 +101,6 @@ def browser():
         chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
-
-
-# Runs before any script of every page; the event's fields go to the test through a binding, which
-# the page's policy does not govern.
-CSP_WATCH = """
-document.addEventListener("securitypolicyviolation", (e) => window.__cspViolation({
-  directive: e.effectiveDirective, blocked: e.blockedURI, page: location.pathname + location.search,
-}));
-"""
-
-
-def watch_csp(context, violations: list[dict]) -> None:
-    """Collect into ``violations`` every CSP violation a page of ``context`` reports, as an event or as
-    a console message."""
-    context.expose_binding("__cspViolation", lambda _source, found: violations.append(found))
-    context.add_init_script(CSP_WATCH)
-    context.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text and violations.append({"console": message.text})
-        ),
-    )
 
 
 @pytest.fixture

@@ -4,6 +4,9 @@ Starts, in this order, the Messages API simulator (only when no ANTHROPIC_API_KE
 ANTHROPIC_BASE_URL are set), a django-q2 worker cluster (``qcluster``) and the web server on
 127.0.0.1. Children run in their own sessions, so Ctrl-C reaches only this process, which then stops
 them in reverse order and waits for them: no orphaned workers keep running batches afterwards.
+
+``--host`` is handed to the children as ERKWEB_HOST, so a web server told to listen off loopback
+(``--host 0.0.0.0``) puts every page behind a login (erkweb/loopback.py).
 """
 
 import os
@@ -14,9 +17,11 @@ import time
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from erkweb.loopback import is_loopback, login_required_for
 from runs.cluster import wait_for_cluster
 from runs.executors import simulator_health
 
@@ -27,8 +32,10 @@ class Command(BaseCommand):
     help = "Run erkweb: web server, workers, and the simulator when no API key is set."
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=os.environ.get("ERKWEB_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("ERKWEB_PORT", "8000")))
+        parser.add_argument(
+            "--host", default=settings.ERKWEB_HOST, help="off loopback, every page needs a login"
+        )
+        parser.add_argument("--port", type=int, default=settings.ERKWEB_PORT)
         parser.add_argument("--no-simulator", action="store_true", help="never start the simulator")
         parser.add_argument(
             "--simulator-rule",
@@ -40,6 +47,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, no_simulator, simulator_rule, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        # The children's settings decide from ERKWEB_HOST whether pages need a login: tell them where
+        # the web server really listens.
+        self.env = {**os.environ, "ERKWEB_HOST": host, "ERKWEB_PORT": str(port)}
+        login = login_required_for(host)
         children: list[tuple[str, subprocess.Popen]] = []
         stopping = False
 
@@ -67,8 +78,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"\nerkweb is running at http://{host}:{port}/ with {settings.ERKWEB_WORKERS} workers"
                 + (" and the offline simulator (no API key set)" if with_simulator else "")
+                + (". Every page needs a login" if login else "")
                 + ". Press Ctrl-C to stop.\n"
             )
+            self._say_what_listening_off_loopback_needs(host, login)
             while not stopping:
                 for name, proc in children:
                     if proc.poll() is not None:
@@ -76,6 +89,23 @@ class Command(BaseCommand):
                 time.sleep(0.3)
         finally:
             self._stop_all(children)
+
+    def _say_what_listening_off_loopback_needs(self, host: str, login: bool) -> None:
+        if is_loopback(host):
+            return
+        if not login:
+            self.stderr.write(
+                f"ERKWEB_REQUIRE_LOGIN is off while listening on {host}: anyone who reaches this port "
+                "can start runs and read every report."
+            )
+        elif not get_user_model().objects.exists():
+            self.stdout.write(
+                "Nobody can log in yet: create a login with `python manage.py createsuperuser`."
+            )
+        if not os.environ.get("ERKWEB_ALLOWED_HOSTS"):
+            self.stdout.write(
+                "Set ERKWEB_ALLOWED_HOSTS to the names this host is reached by (now only loopback's)."
+            )
 
     def _needs_simulator(self, no_simulator: bool) -> bool:
         if no_simulator or os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_BASE_URL"):
@@ -86,7 +116,7 @@ class Command(BaseCommand):
         return True
 
     def _spawn(self, *args) -> subprocess.Popen:
-        return subprocess.Popen([*MANAGE, *args], start_new_session=True)
+        return subprocess.Popen([*MANAGE, *args], start_new_session=True, env=self.env)
 
     def _await(self, ready, name, children, timeout=30.0):
         deadline = time.monotonic() + timeout
