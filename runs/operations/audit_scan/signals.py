@@ -186,3 +186,8 @@ def measure_doc(path: str, doc: Doc, exists: Callable[[str], bool]) -> dict:
 def measure(path: str, text: str, exists: Callable[[str], bool]) -> dict:
     """All 13 batch-file values of one doc; ``exists(rel)`` says whether <repo root>/<rel> exists."""
     return measure_doc(path, parse_doc(text), exists)
+
+
+def line_number_refs(prose: list[str]) -> int:
+    """The ``line_number_refs`` count of these prose lines (audit-doc's DRIFT RISK rule counts the same)."""
+    return _line_number_refs(prose)
