@@ -254,16 +254,16 @@ def revise(reading: Reading, verbatim: dict[int, str], broken: set[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _summary(audit_verdict: str, findings, bad: int, good: int) -> str:
+def summary(audit_verdict: str, findings, bad: int, good: int) -> str:
+    """Two to three sentences: what the heuristic found, the shares, the verdict and what to do."""
     verified = sum(f.status == VERIFIED for f in findings)
     broken = [f for f in findings if f.status in BROKEN_STATUSES]
     action = _ACTIONS.get(audit_verdict)
     if action is None:
-        action = (
-            "Fix what no longer matches the code: " + ", ".join(f"`{f.subject}`" for f in broken[:3]) + "."
-        )
-        if not broken:
-            action = "Fix the sections that no longer match the code."
+        action = "Fix the sections that no longer match the code."
+        if broken:
+            action = "Fix what no longer matches the code: " + ", ".join(f"`{f.subject}`" for f in broken[:3])
+            action += "."
     return (
         f"{LABEL}: {verified} of {len(findings)} findings verified, {len(broken)} broken or missing; "
         f"{bad}% of the doc's lines are {'/'.join(sorted(BAD))} and {good}% {'/'.join(sorted(GOOD))}, "
@@ -271,9 +271,18 @@ def _summary(audit_verdict: str, findings, bad: int, good: int) -> str:
     )
 
 
-def audit(doc: str, text: str, *, exists: Callable[[str], bool], search: Callable[[str], str]) -> Audit:
-    """The heuristic's audit of ``doc``, from the answers ``exists`` (path_exists) and ``search``
-    (search_code) give to the calls ``checks(text)`` lists."""
+@dataclass(frozen=True)
+class Assessment:
+    """What the heuristic decided, before the rules turn it into an audit."""
+
+    rows: tuple[SectionRow, ...]
+    findings: tuple[Finding, ...]
+    revised: str  # the revision, whether or not the verdict will take it
+
+
+def assess(text: str, *, exists: Callable[[str], bool], search: Callable[[str], str]) -> Assessment:
+    """The heuristic's sections and findings for a doc, from the answers ``exists`` (path_exists) and
+    ``search`` (search_code) give to the calls ``checks(text)`` lists."""
     reading = read(text)
     located: list[tuple[Finding, list[int]]] = []
     for found in reading.imports:
@@ -293,11 +302,21 @@ def audit(doc: str, text: str, *, exists: Callable[[str], bool], search: Callabl
         span = range(section.start, section.start + section.size)
         category, note = _category(reading, span, located, verbatim)
         rows.append(SectionRow(section.name, category, note, section.size))
-    findings = [finding for finding, _where in located]
+    findings = tuple(finding for finding, _where in located)
     broken = {f.subject for f in findings if f.kind == "path" and f.status in BROKEN_STATUSES}
-    draft = make_audit(doc, rows, findings, summary="", revised=revise(reading, verbatim, broken))
-    summary = _summary(draft.verdict, findings, draft.bad, draft.good)
-    return make_audit(doc, rows, findings, summary=summary, revised=draft.revised)
+    return Assessment(tuple(rows), findings, revise(reading, verbatim, broken))
+
+
+def audit_of(doc: str, rows, findings, revised: str) -> Audit:
+    """The audit the rules make of these rows and findings, with the heuristic's summary."""
+    draft = make_audit(doc, rows, findings, summary="", revised=revised)
+    text = summary(draft.verdict, findings, draft.bad, draft.good)
+    return make_audit(doc, rows, findings, summary=text, revised=revised)
+
+
+def audit(doc: str, text: str, *, exists: Callable[[str], bool], search: Callable[[str], str]) -> Audit:
+    found = assess(text, exists=exists, search=search)
+    return audit_of(doc, found.rows, found.findings, found.revised)
 
 
 def local_audit_text(doc: str, text: str, repo_root: Path) -> str:

@@ -242,10 +242,11 @@ def register_player(player: Player) -> None:
 
 def _builtin_players() -> list[Player]:
     # Imported late: the players import the operations' own modules, which need the app's code in place.
+    from .audit_doc import AuditDocPlayer
     from .audit_scan import AuditScanPlayer
     from .learn import LearnPlayer
 
-    return [AuditScanPlayer(), LearnPlayer()]
+    return [AuditScanPlayer(), LearnPlayer(), AuditDocPlayer()]
 
 
 def players() -> dict[str, Player]:
