@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from runs.tools import shown
+from .printable import printable as shown
 
 from .stamp import CLEAN, EDITED, StampError, readable, stamp, stamp_time
 

@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from runs.operations.audit_scan.docs import MAX_DOC_BYTES, parse_doc
-from runs.tools import shown
+from .printable import printable as shown
 
 from .findings import LineError, parse_collateral, parse_finding
 from .record import (
@@ -175,11 +175,12 @@ def _covered(reader: _Reader, rows: list[tuple[int, SectionRow]], sections: DocS
     expected = [section.name for section in sections.sections]
     got = [row.name for _index, row in rows]
     if got != expected:
-        want, have = Counter(expected), Counter(got)
+        want, have, seen = Counter(expected), Counter(got), Counter()
         for index, row in rows:
+            seen[row.name] += 1
             if row.name not in want:
                 raise reader.fail(index, f"Sections: {shown(row.name)} is not a section of the doc")
-            if have[row.name] > want[row.name]:
+            if seen[row.name] > want[row.name]:
                 raise reader.fail(
                     index, f"Sections: {shown(row.name)} is listed more often than the doc has it"
                 )

@@ -13,7 +13,7 @@ Collateral is shown to the user and never applied, so its path is not checked.
 import re
 from dataclasses import dataclass
 
-from runs.tools import shown
+from .printable import printable as shown
 
 from .verdict import KINDS, STATUSES
 
@@ -139,8 +139,6 @@ def parse_collateral(line: str) -> Collateral:
         where, sep, text = rest.partition(": ")
         if not sep:
             raise LineError(f'is not "- [TAG] path[:line]: what is wrong": {shown(line)}')
-    if not text.strip():
-        raise LineError("says nothing about what is wrong")
     located = _LINE_SUFFIX.fullmatch(where)
     path, number = (located["path"], int(located["line"])) if located else (where, None)
     if not path.strip():
