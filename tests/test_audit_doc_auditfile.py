@@ -221,7 +221,9 @@ def test_the_verdict_must_be_the_rules_verdict(repo):
 
 
 def test_verified_and_broken_must_match_the_findings(repo):
-    assert reason(VALID.replace("verified: 1", "verified: 2"), repo) == "verified is 2, but the Findings have 1"
+    assert (
+        reason(VALID.replace("verified: 1", "verified: 2"), repo) == "verified is 2, but the Findings have 1"
+    )
     # MISSING counts with BROKEN; CANNOT VERIFY counts in neither.
     assert reason(VALID.replace("broken: 2", "broken: 1"), repo) == "broken is 1, but the Findings have 2"
     assert reason(VALID.replace("broken: 2", "broken: 3"), repo) == "broken is 3, but the Findings have 2"
@@ -263,7 +265,9 @@ def test_every_collateral_line_must_read(repo, line, expected):
 def test_collateral_locations_with_and_without_backticks(repo):
     text = VALID.replace(
         '- [SC] src/app/plan.py:3: comment says "list"; it is a dict',
-        "- [BX] `docs/a.md`: links to b.md\n- [SD] `src/app/plan.py:7`: docstring is stale\n- [OS] tools: gone",
+        "- [BX] `docs/a.md`: links to b.md\n"
+        "- [SD] `src/app/plan.py:7`: docstring is stale\n"
+        "- [OS] tools: gone",
     )
     assert check(text, repo).collateral == (
         Collateral("BX", "docs/a.md", None, "links to b.md"),
@@ -284,13 +288,17 @@ def test_a_broken_path_must_not_exist_and_a_verified_one_must(repo):
     assert reason(with_path_finding("BROKEN", "src/app/plan.py"), repo) == (
         "BROKEN path src/app/plan.py exists in the repo root"
     )
-    assert reason(with_path_finding("BROKEN", "src/app"), repo) == "BROKEN path src/app exists in the repo root"
+    assert (
+        reason(with_path_finding("BROKEN", "src/app"), repo) == "BROKEN path src/app exists in the repo root"
+    )
     assert reason(with_path_finding("VERIFIED", "src/app/gone.py"), repo) == (
         "VERIFIED path src/app/gone.py does not exist in the repo root"
     )
 
 
-@pytest.mark.parametrize("path", ["../outside.txt", "out/outside.txt", "/etc/passwd", "src/\x00x", "a" * 5000])
+@pytest.mark.parametrize(
+    "path", ["../outside.txt", "out/outside.txt", "/etc/passwd", "src/\x00x", "a" * 5000]
+)
 def test_a_path_outside_the_repo_root_never_exists_there(repo, path):
     # What is there outside the root (or cannot be a path at all) does not exist in the repo root.
     assert "does not exist in the repo root" in reason(with_path_finding("VERIFIED", path), repo)
@@ -315,10 +323,18 @@ def test_the_revised_document_must_be_there_exactly_when_the_verdict_takes_one(r
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("title: Plans\nread_when", "title: [Plans\nread_when", "frontmatter does not parse as a YAML mapping"),
+        (
+            "title: Plans\nread_when",
+            "title: [Plans\nread_when",
+            "frontmatter does not parse as a YAML mapping",
+        ),
         ("~~~markdown\n---\n", "~~~markdown\n---\n- a list\n---\n", "frontmatter does not parse as a YAML"),
         (REVISED[: REVISED.index("# Plans")], "", "has no frontmatter (the doc has one)"),
-        ('tripwires:\n  - action: "editing rows"\n    warning: "read this"\n---\n# Plans\n\n', "---\n", "lost"),
+        (
+            'tripwires:\n  - action: "editing rows"\n    warning: "read this"\n---\n# Plans\n\n',
+            "---\n",
+            "lost",
+        ),
         ("~~~markdown", "```markdown", "the revised document opens with ~~~markdown"),
         ("\n~~~\n", "\n", "the revised document is not closed with a last line ~~~"),
         ("\n~~~\n", "\n~~~\ntrailing text\n", "the revised document is not closed with a last line ~~~"),
@@ -392,8 +408,10 @@ def test_hostile_revised_frontmatter_is_refused_quietly(repo):
     tagged = "---\ntitle: !!python/object/apply:os.system ['true']\n---\nbody\n"
     assert "frontmatter does not parse" in reason(head + "~~~markdown\n" + tagged + "~~~\n", repo)
     laughs = "---\na: &a [x, x, x, x, x, x, x, x, x]\n"
-    laughs += "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh"))
-    laughs += 'title: t\nread_when: r\ntripwires: w\n---\nbody\n'
+    laughs += "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True)
+    )
+    laughs += "title: t\nread_when: r\ntripwires: w\n---\nbody\n"
     assert check(head + "~~~markdown\n" + laughs + "~~~\n", repo).revised.startswith("---\na: &a")
 
 

@@ -78,5 +78,5 @@ def test_counts_verified_and_broken_missing_mismatch():
 
 
 def test_which_verdicts_take_a_revised_document():
-    assert REVISING == {"SIMPLIFY", "REPLACE WITH CODE REFS", "NEEDS UPDATE"}
+    assert {"SIMPLIFY", "REPLACE WITH CODE REFS", "NEEDS UPDATE"} == REVISING
     assert not needs_revision("KEEP") and not needs_revision("CONSIDER DELETING")

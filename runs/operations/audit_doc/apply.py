@@ -23,7 +23,6 @@ from datetime import datetime
 from pathlib import Path
 
 from .printable import printable as shown
-
 from .stamp import CLEAN, EDITED, StampError, readable, stamp, stamp_time
 
 # A doc erkweb audits is read from its first MiB; a much bigger file is not a doc to rewrite.

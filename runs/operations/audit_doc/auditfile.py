@@ -22,9 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 from runs.operations.audit_scan.docs import MAX_DOC_BYTES, parse_doc
-from .printable import printable as shown
 
 from .findings import LineError, parse_collateral, parse_finding
+from .printable import printable as shown
 from .record import (
     COLLATERAL,
     FINDINGS,

@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 
 from .printable import printable as shown
-
 from .verdict import KINDS, STATUSES
 
 COLLATERAL_TAGS: dict[str, str] = {
