@@ -100,10 +100,11 @@ class _Doc:
             raise Conflict(f"{shown(self.doc)} no longer exists: nothing written") from None
         except OSError as exc:
             raise Conflict(f"{shown(self.doc)} cannot be read ({exc.strerror}): nothing written") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise Conflict(f"{shown(self.doc)} is not a regular file: nothing written")
         with os.fdopen(fd, "rb") as fh:
-            info = os.fstat(fh.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise Conflict(f"{shown(self.doc)} is not a regular file: nothing written")
             data = fh.read(MAX_APPLY_BYTES + 1)
         if len(data) > MAX_APPLY_BYTES:
             raise ApplyError(
