@@ -229,7 +229,8 @@ def _mark(line: str, broken: set[str]) -> str:
         path = match.group(0).rstrip(PATH_REF_TRAILING)
         if path not in broken:
             continue
-        end = match.start() + len(path)
+        # After a trailing slash (part of how the doc names a folder), before sentence punctuation.
+        end = match.start() + len(match.group(0).rstrip(".,:;"))
         if line.startswith("`", end):
             end += 1
         out += [line[last:end], BROKEN_MARK]
