@@ -135,8 +135,9 @@ def _headings(reader: _Reader) -> list[tuple[str, int]]:
         while position < len(expected) and expected[position] != name and expected[position] in optional:
             position += 1
         if position == len(expected) or expected[position] != name:
-            wanted = expected[position] if position < len(expected) else "nothing after the Summary"
-            raise reader.fail(index, f"found the heading ## {shown(name)}, expected ## {wanted}")
+            if position == len(expected):
+                raise reader.fail(index, f"found the heading ## {shown(name)} after the Summary")
+            raise reader.fail(index, f"found the heading ## {shown(name)}, expected ## {expected[position]}")
         position += 1
     for name in expected:
         if name not in optional and name not in {found_name for found_name, _ in found}:

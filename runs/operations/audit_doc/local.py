@@ -29,11 +29,12 @@ from pathlib import Path
 
 from runs.operations.audit_scan.signals import CAMEL_CASE, CODE_SPAN, PATH_REF, PATH_REF_TRAILING, SNAKE_CASE
 from runs.operations.audit_scan.signals import line_number_refs as count_line_refs
+from runs.tools import ToolError
 
 from . import imports
 from .findings import Finding
 from .record import Audit, SectionRow, exists_in, format_audit, make_audit
-from .search import MAX_QUERY_CHARS, SHOWN_LINE, CodeSearch, parse_results
+from .search import MAX_QUERY_CHARS, NO_MATCHES, SHOWN_LINE, CodeSearch, parse_results
 from .sections import DocSections, code_mask, doc_sections, is_fence
 from .verdict import (
     BAD,
@@ -146,6 +147,8 @@ def checks(text: str) -> Checks:
     queries = [q for found in reading.imports for q in imports.queries(found)]
     queries += [q for name in reading.symbols for q in imports.name_queries(name)]
     queries += [q for block in reading.blocks for q in _block_queries(reading, block)]
+    # A query search_code would refuse is not asked: its answer is "no matches" either way.
+    queries = [query for query in queries if len(query) <= MAX_QUERY_CHARS]
     return Checks(tuple(dict.fromkeys(paths)), tuple(dict.fromkeys(queries)))
 
 
@@ -323,4 +326,12 @@ def audit(doc: str, text: str, *, exists: Callable[[str], bool], search: Callabl
 def local_audit_text(doc: str, text: str, repo_root: Path) -> str:
     """The audit file ``local`` writes for ``doc`` (its text as the agent would be given it)."""
     code = CodeSearch(repo_root)
-    return format_audit(audit(doc, text, exists=exists_in(repo_root), search=code.search_code))
+
+    def search(query: str) -> str:
+        # As the player reads a refused query's error result (players/audit_doc.py).
+        try:
+            return code.search_code(query)
+        except ToolError:
+            return NO_MATCHES
+
+    return format_audit(audit(doc, text, exists=exists_in(repo_root), search=search))

@@ -118,8 +118,8 @@ def format_audit(audit: Audit) -> str:
     lines += ["", f"## {FINDINGS}", *(finding.line() for finding in audit.findings)]
     if audit.collateral:
         lines += ["", f"## {COLLATERAL}", *(item.line() for item in audit.collateral)]
-    summary = audit.summary.strip() or "No summary."
-    lines += ["", f"## {SUMMARY}", *(line.rstrip() or "" for line in summary.split("\n"))]
+    # One line: a line of its own that started with "## " would read back as a heading.
+    lines += ["", f"## {SUMMARY}", one_line(audit.summary) or "No summary."]
     if audit.revised is not None:
         lines += ["", f"## {REVISED}", REVISED_OPEN, *audit.revised.removesuffix("\n").split("\n")]
         lines.append(REVISED_CLOSE)
