@@ -207,3 +207,34 @@ def test_a_conversation_without_an_assignment_gets_a_plain_answer(sim, notes, tm
     responses = converse(sim.url, Tools(notes, tmp_path / "x.md"), "hello")
     assert responses[0].stop_reason == "end_turn"
     assert "could not find my assignment" in responses[0].content[0].text
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "last_stop", "written"),
+    [
+        ("inline", "end_turn", False),
+        ("no-write", "end_turn", False),
+        ("write-outside", "end_turn", False),
+        ("max-tokens", "max_tokens", False),
+        ("wrong-final", "end_turn", True),
+        ("refusal", "refusal", False),
+    ],
+)
+def test_protocol_misbehaviours(sim, notes, tmp_path, behaviour, last_stop, written):
+    sim.set_rules([behaviour])
+    output = tmp_path / "audit-1.md"
+    tools = Tools(notes, output)
+    responses = converse(sim.url, tools, assignment(output, "notes.md", "docs/notes.md", NOTES))
+    assert responses[-1].stop_reason == last_stop
+    assert output.exists() == written
+    final = "".join(b.text for b in responses[-1].content if b.type == "text")
+    if behaviour == "inline":
+        assert "verdict: NEEDS UPDATE" in final
+    if behaviour == "no-write":
+        assert final == final_message(str(output))  # claims a file it never wrote
+    if behaviour == "write-outside":
+        refused = [call for call in tools.calls if call[0] == "write_file"]
+        assert refused and refused[0][1]["path"] != str(output)
+    if behaviour == "wrong-final":
+        assert final != final_message(str(output))
+        check_audit(output.read_text(), doc="notes.md", doc_text=NOTES, repo_root=notes)
