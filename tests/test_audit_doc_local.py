@@ -293,9 +293,13 @@ def test_hostile_docs_still_give_a_file_that_verifies(tmp_path):
         "---\ntitle: [\n---\n",
         "\u2028 odd \x0b breaks\r\n",
         "## Why\nbecause\n",
+        "## Two  spaces\t and a tab\n",
+        "```\nfrom  src   import  x\n   import  a  as  b\n```\n",
+        "`_two__under` and `snake_case()`  `CamelCase`\n",
     ]
     rng = random.Random(7)
-    for _ in range(60):
+    for _ in range(80):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        audit = local.audit("hostile.md", text, exists=exists_in(repo), search=CodeSearch(repo).search_code)
         written = local.local_audit_text("hostile.md", text, repo)
-        check_audit(written, doc="hostile.md", doc_text=text, repo_root=repo)
+        assert check_audit(written, doc="hostile.md", doc_text=text, repo_root=repo) == audit

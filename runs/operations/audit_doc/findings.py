@@ -78,8 +78,9 @@ class Collateral:
 
 
 def one_line(text: str) -> str:
-    """``text`` as one line: every run of whitespace (line breaks included) becomes one space."""
-    return " ".join(text.split())
+    """``text`` as one line of the file: each line break becomes a space, the ends are stripped, and
+    nothing else changes (a subject's own spacing is kept, so it reads back as it was)."""
+    return " ".join(text.splitlines()).strip()
 
 
 def _span(rest: str) -> tuple[str, str]:

@@ -105,7 +105,7 @@ def make_audit(
 
 
 def _cell(text: str) -> str:
-    return one_line(text).replace("|", "\\|")
+    return one_line(text).replace("|", "\\|")  # a section's name is already one line: it is kept
 
 
 def format_audit(audit: Audit) -> str:
