@@ -40,7 +40,6 @@ from runs.operations.audit_doc.verdict import (
     REFERENCE_CACHE,
 )
 from runs.operations.base import final_message
-from runs.tools import EMPTY_FILE_RESULT
 
 from .. import tokens
 from ..faults import MISBEHAVIOURS
@@ -49,6 +48,7 @@ from . import (
     Player,
     Turn,
     after_write,
+    file_text,
     refusal,
     result_ok,
     result_text,
@@ -128,8 +128,7 @@ class AuditDocPlayer(Player):
             name, tool_input = use.get("name"), use.get("input") or {}
             if name == "read_file" and str(tool_input.get("path")) == assignment.read_path:
                 if result_ok(result):
-                    content = result_text(result)
-                    doc_text = "" if content == EMPTY_FILE_RESULT else content
+                    doc_text = file_text(result)
                 else:
                     read_error = result_text(result).strip()
             elif name == "path_exists":
