@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from runs.operations.audit_doc import apply as apply_module
-from runs.operations.audit_doc.apply import ApplyError, Conflict, apply_audit, revert_doc, sha256
+from runs.operations.audit_doc.apply import ApplyError, Conflict, apply_audit, revert_doc, sha256, snapshot
 from runs.operations.audit_doc.stamp import StampError, stamp, stamp_time
 from runs.operations.audit_scan.docs import parse_doc
 
@@ -178,7 +178,7 @@ def test_a_doc_that_changed_since_the_audit_is_not_written(docs):
         apply_audit(docs, "planning/plan.md", recorded_sha256=sha256(ORIGINAL), revised=REVISED, now=NOW)
     assert read(docs) == changed and leftovers(docs) == []
     (docs / "planning" / "plan.md").unlink()
-    with pytest.raises(Conflict, match="no longer exists"):
+    with pytest.raises(Conflict, match="does not exist: nothing written"):
         apply_audit(docs, "planning/plan.md", recorded_sha256=sha256(ORIGINAL), revised=REVISED, now=NOW)
 
 
@@ -272,3 +272,32 @@ def test_revert_refuses_a_doc_edited_after_applying(docs):
     with pytest.raises(Conflict):
         revert_doc(docs, "planning/plan.md", original=applied.original, written_sha256=applied.written_sha256)
     assert read(docs) == edited
+
+
+def test_a_snapshot_is_the_text_given_and_the_hash_applying_checks(docs):
+    copy = snapshot(docs, "planning/plan.md")
+    assert copy.text == ORIGINAL.decode("utf-8", errors="replace") and "caf\ufffd" in copy.text
+    assert copy.sha256 == hashlib.sha256(ORIGINAL).hexdigest() and not copy.truncated
+    applied = apply_audit(docs, "planning/plan.md", recorded_sha256=copy.sha256, revised=None, now=NOW)
+    assert applied.original == ORIGINAL
+
+
+def test_a_doc_over_a_mib_is_given_in_part_and_can_never_be_applied(docs):
+    big = b"# Big\n" + b"x" * (1024 * 1024)
+    (docs / "big.md").write_bytes(big)
+    copy = snapshot(docs, "big.md")
+    assert copy.truncated and len(copy.text) == 1024 * 1024
+    assert copy.sha256 == hashlib.sha256(big[: 1024 * 1024]).hexdigest()
+    with pytest.raises(Conflict):  # its hash is of the part given, not the whole file
+        apply_audit(docs, "big.md", recorded_sha256=copy.sha256, revised=None, now=NOW)
+    assert (docs / "big.md").read_bytes() == big
+
+
+def test_a_snapshot_is_confined_like_applying(docs):
+    (docs.parent / "outside.md").write_text("out\n")
+    (docs / "link.md").symlink_to(docs.parent / "outside.md")
+    for doc in ("link.md", "../outside.md"):
+        with pytest.raises(ApplyError, match="leaves the docs root"):
+            snapshot(docs, doc)
+    with pytest.raises(ApplyError, match="does not exist: it cannot be audited"):
+        snapshot(docs, "gone.md")

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from runs.operations.audit_scan.docs import MAX_DOC_BYTES
+
 from .printable import printable as shown
 from .stamp import CLEAN, EDITED, StampError, readable, stamp, stamp_time
 
@@ -92,24 +94,22 @@ class _Doc:
     def close(self) -> None:
         os.close(self.dir_fd)
 
-    def read(self) -> tuple[bytes, int]:
+    def read(self, then: str = "nothing written") -> tuple[bytes, int]:
         """The doc's bytes and permission bits; Conflict when it is gone or not a regular file."""
         try:
             fd = os.open(self.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.dir_fd)
         except FileNotFoundError:
-            raise Conflict(f"{shown(self.doc)} no longer exists: nothing written") from None
+            raise Conflict(f"{shown(self.doc)} does not exist: {then}") from None
         except OSError as exc:
-            raise Conflict(f"{shown(self.doc)} cannot be read ({exc.strerror}): nothing written") from None
+            raise Conflict(f"{shown(self.doc)} cannot be read ({exc.strerror}): {then}") from None
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             os.close(fd)
-            raise Conflict(f"{shown(self.doc)} is not a regular file: nothing written")
+            raise Conflict(f"{shown(self.doc)} is not a regular file: {then}")
         with os.fdopen(fd, "rb") as fh:
             data = fh.read(MAX_APPLY_BYTES + 1)
         if len(data) > MAX_APPLY_BYTES:
-            raise ApplyError(
-                f"{shown(self.doc)} is over {MAX_APPLY_BYTES // (1024 * 1024)} MiB: nothing written"
-            )
+            raise ApplyError(f"{shown(self.doc)} is over {MAX_APPLY_BYTES // (1024 * 1024)} MiB: {then}")
         return data, stat.S_IMODE(info.st_mode)
 
     def replace(self, data: bytes, mode: int, expected_sha256: str, what: str) -> None:
@@ -135,6 +135,26 @@ class _Doc:
             raise
         with contextlib.suppress(OSError):
             os.fsync(self.dir_fd)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A doc as its agent is given it, and the hash applying checks the doc against later."""
+
+    text: str  # the first MAX_DOC_BYTES bytes, bad UTF-8 replaced (audit-scan's reading)
+    sha256: str  # of exactly the bytes the text was made from
+    truncated: bool  # the doc is bigger: its hash never matches the whole file, so nothing is applied
+
+
+def snapshot(docs_root: Path, doc: str) -> Snapshot:
+    """Read a doc for its audit, confined like applying; ApplyError when it cannot be read."""
+    handle = _Doc(docs_root, doc)
+    try:
+        data, _mode = handle.read(then="it cannot be audited")
+    finally:
+        handle.close()
+    given = data[:MAX_DOC_BYTES]
+    return Snapshot(given.decode("utf-8", errors="replace"), sha256(given), len(data) > MAX_DOC_BYTES)
 
 
 def _encode(text: str) -> bytes:
