@@ -84,8 +84,18 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # Each operation brings its own partials, under <its package>/templates/.
+            "loaders": [
+                (
+                    "django.template.loaders.cached.Loader",
+                    [
+                        "django.template.loaders.filesystem.Loader",
+                        "django.template.loaders.app_directories.Loader",
+                        "runs.operations.templates.Loader",
+                    ],
+                )
+            ],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
@@ -152,6 +162,15 @@ CACHES = {
 
 # --- agents and the task queue -----------------------------------------------------------------------
 ERKWEB_MODELS = load_model_table()
+# The operations erkweb offers, as dotted paths of their Operation classes: adding one is one line here.
+ERKWEB_OPERATIONS = [
+    path.strip()
+    for path in env_str(
+        "ERKWEB_OPERATIONS",
+        "runs.operations.audit_scan.operation.AuditScan,runs.operations.learn.operation.Learn",
+    ).split(",")
+    if path.strip()
+]
 # Without ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL, Claude models are reached through the simulator here.
 ERKWEB_SIMULATOR_URL = env_str("ERKWEB_SIMULATOR_URL", "http://127.0.0.1:8765")
 ERKWEB_AGENT_MAX_TURNS = env_int("ERKWEB_AGENT_MAX_TURNS", 12, minimum=2)

@@ -5,7 +5,7 @@ import io
 import json
 
 from .models import Run, RunStatus
-from .operations.audit_scan.signals import SIGNAL_KEYS
+from .operations import presentation_of
 from .summary import run_json
 
 EXPORT_FORMATS = {
@@ -14,8 +14,6 @@ EXPORT_FORMATS = {
     "csv": "text/csv; charset=utf-8",
 }
 
-CSV_SIGNAL_KEYS = tuple(key for key in SIGNAL_KEYS if key != "path")
-CSV_COLUMNS = ("run_id", "path", "score", "tier", *CSV_SIGNAL_KEYS)
 # A spreadsheet runs a cell that starts with one of these as a formula (or, for tab and CR, may shift it
 # into one). Paths and frontmatter values come from the files scanned, so they are untrusted.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -69,14 +67,13 @@ def _table_cell(text: str) -> str:
 
 # --- csv ---------------------------------------------------------------------------------------------
 def _csv(run: Run) -> str:
+    """One row per item, in the operation's own columns (``Presentation.csv_columns``)."""
+    presentation = presentation_of(run.operation)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(presentation.csv_columns)
     for item in run.items.order_by("position"):
-        # audit-scan's columns: an item's group is its tier, its data its signals.
-        signals = item.data or {}
-        row = [run.run_id, item.key, item.score, item.group, *(signals.get(k) for k in CSV_SIGNAL_KEYS)]
-        writer.writerow([_csv_cell(value) for value in row])
+        writer.writerow([_csv_cell(value) for value in presentation.csv_row(run, item)])
     return out.getvalue()
 
 
@@ -87,5 +84,5 @@ def _csv_cell(value) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return "'" + value if value.startswith(_FORMULA_STARTS) else value
-    # Numbers are left alone: the signals and scores are counts, and a count is never negative.
+    # Numbers are left alone: they come from the operation's own parsing, not from the text as written.
     return str(value)

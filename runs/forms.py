@@ -1,5 +1,6 @@
-"""The new-run form. Validation is the engine's own (``prepare_run``): the form only maps its errors
-onto the fields they are about, so the page and the command line refuse exactly the same inputs."""
+"""The new-run form. Its fields come from the operations (each brings its own, ``Presentation.form_fields``);
+validation is the engine's own (``prepare_run``): the form only maps its errors onto the fields they
+are about, so the page and the command line refuse exactly the same inputs."""
 
 import os
 
@@ -9,9 +10,10 @@ from django.conf import settings
 from . import engine
 from .errors import InputError
 from .executors import LOCAL
-from .operations import get_operation, operation_names
+from .operations import get_operation, operations
+from .operations.presentation import ParamField, param_fields
 
-DEFAULT_DOCS_ROOT = settings.BASE_DIR / "examples" / "docs" / "learned"
+DEFAULT_AGENTS = 5
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -20,52 +22,37 @@ def model_choices() -> list[tuple[str, str]]:
     return choices
 
 
-def stage_numbers() -> range:
-    """The stages that can have their own model: every stage of the operation with the most, if it has
-    more than one (a one-stage run has just its model)."""
-    most = max(get_operation(name).stages for name in operation_names())
-    return range(1, most + 1) if most > 1 else range(0)
-
-
 def default_model() -> str:
     return "haiku" if os.environ.get("ANTHROPIC_API_KEY", "").strip() else LOCAL
 
 
+def _declarations() -> list[tuple[str, dict[str, forms.Field]]]:
+    """Every operation's fields: its params, the agent count if it takes one, a model per stage if it
+    has several (erk uses sonnet to analyse and a larger model to plan)."""
+    declared = []
+    for op in operations():
+        fields = dict(op.presentation.form_fields())
+        if op.takes_agent_count:
+            fields["agents"] = forms.IntegerField(
+                min_value=1,
+                max_value=64,
+                initial=DEFAULT_AGENTS,
+                required=False,
+                help_text="number of batches, one agent each",
+            )
+        if op.stages > 1:
+            for stage in range(1, op.stages + 1):
+                fields[f"stage_model_{stage}"] = forms.ChoiceField(
+                    required=False,
+                    label=f"Stage {stage} model",
+                    choices=[("", "the run's model"), *model_choices()],
+                )
+        declared.append((op.name, fields))
+    return declared
+
+
 class NewRunForm(forms.Form):
     operation = forms.ChoiceField()
-    docs_root = forms.CharField(
-        label="Docs folder",
-        max_length=500,
-        required=False,
-        widget=forms.TextInput(attrs={"spellcheck": "false"}),
-        help_text="learn: default <repo>/docs/learned",
-    )
-    repo_root = forms.CharField(
-        label="Repo root",
-        max_length=500,
-        required=False,
-        help_text="audit-scan: default the docs folder's grandparent; learn: the git repository",
-    )
-    category = forms.CharField(max_length=200, required=False, help_text="scan only this sub-folder")
-    agents = forms.IntegerField(
-        min_value=1, max_value=64, initial=5, required=False, help_text="audit-scan only"
-    )
-    title = forms.CharField(max_length=300, required=False, help_text="learn: what the work was")
-    range = forms.CharField(
-        label="Revision range",
-        max_length=200,
-        required=False,
-        help_text="learn: BASE..HEAD (default HEAD~1..HEAD)",
-    )
-    sessions = forms.CharField(
-        label="Session logs",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
-        help_text="learn: .jsonl files or folders, one per line (default: Claude Code's folder for the repo)",
-    )
-    comments = forms.CharField(
-        label="Review comments", max_length=500, required=False, help_text="learn: a JSON file"
-    )
     model = forms.ChoiceField()
     compare_model = forms.ChoiceField(
         required=False, label="Compare with", help_text="also run this model on the same items, side by side"
@@ -79,27 +66,33 @@ class NewRunForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["operation"].choices = [(name, get_operation(name).title) for name in operation_names()]
+        self.fields["operation"].choices = [(op.name, op.title) for op in operations()]
         self.fields["model"].choices = model_choices()
         self.fields["compare_model"].choices = [("", "no comparison"), *model_choices()]
-        # learn's stages can each have their own model (erk uses sonnet to analyse, a larger model to plan).
-        for stage in stage_numbers():
-            self.fields[f"stage_model_{stage}"] = forms.ChoiceField(
-                required=False,
-                label=f"Stage {stage} model",
-                choices=[("", "the run's model"), *model_choices()],
-            )
+        self.param_fields: list[ParamField] = param_fields(_declarations())
+        for entry in self.param_fields:
+            entry.field.help_text = entry.help(prefixed=False)
+            self.fields[entry.name] = entry.field
         self.prepared: list[engine.Prepared] = []
 
-    def stage_fields(self):
-        return [self[f"stage_model_{stage}"] for stage in stage_numbers()]
+    def shared_fields(self):
+        """The fields several operations take, shown above every operation's own."""
+        return [self[entry.name] for entry in self.param_fields if entry.shared]
+
+    def sections(self):
+        """``[(operation name, its own fields)]``: each in a fieldset the page shows for that operation."""
+        return [
+            (op.name, [self[e.name] for e in self.param_fields if e.operations == [op.name]])
+            for op in operations()
+        ]
 
     @classmethod
     def with_defaults(cls, data=None):
+        first = operations()[0]
         initial = {
-            "operation": "audit-scan",
-            "docs_root": str(DEFAULT_DOCS_ROOT),
-            "agents": 5,
+            **first.presentation.initial(),
+            "operation": first.name,
+            "agents": DEFAULT_AGENTS,
             "model": default_model(),
         }
         return cls(data, initial=initial)
@@ -110,10 +103,6 @@ class NewRunForm(forms.Form):
             return data
         op = get_operation(data["operation"])
         params = {key: data.get(key) or None for key in op.param_fields}
-        if "sessions" in params:
-            params["sessions"] = [
-                line.strip() for line in (data.get("sessions") or "").splitlines() if line.strip()
-            ]
         stage_models = {}
         if op.stages > 1:
             stages = range(1, op.stages + 1)
@@ -123,7 +112,7 @@ class NewRunForm(forms.Form):
                 op.name,
                 params,
                 model=data["model"],
-                agents=data.get("agents") or 5,
+                agents=data.get("agents") or DEFAULT_AGENTS,
                 as_of=data.get("as_of"),
                 stage_models=stage_models,
             )

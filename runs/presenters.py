@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Q, QuerySet
 
-from .models import BatchStatus, Run
-from .operations.audit_scan.scoring import TIERS
+from .models import BatchStatus, ItemResult, Run
+from .operations import operations
+from .operations.presentation import Presentation, Scanned
 
 FOLD_LINES = 12
 FOLD_CHARS = 1200
@@ -40,7 +41,8 @@ def progress(batches) -> Progress:
 
 
 def history_queryset(params) -> QuerySet:
-    """Runs newest first, filtered by operation, model and status, searched by run id or docs folder."""
+    """Runs newest first, filtered by operation, model and status, searched by run id or by what they
+    were about (each operation's ``search_params``: the docs folder, the repository, the title...)."""
     runs = Run.objects.all()
     for key in ("operation", "model", "status"):
         value = (params.get(key) or "").strip()
@@ -48,11 +50,55 @@ def history_queryset(params) -> QuerySet:
             runs = runs.filter(**{key: value})
     query = (params.get("q") or "").strip()
     if query:
-        runs = runs.filter(Q(run_id__icontains=query) | Q(params__docs_root__icontains=query))
-    tiers = {f"tier_{t.lower()}": Count("items", filter=Q(items__group=t)) for t in TIERS}
-    tiers["item_count"] = Count("items")
+        match = Q(run_id__icontains=query)
+        for name in dict.fromkeys(n for op in operations() for n in op.presentation.search_params):
+            match |= Q(**{f"params__{name}__icontains": query})
+        runs = runs.filter(match)
     # Meta.ordering does not apply to a GROUP BY query: order explicitly, or pages could overlap.
-    return runs.annotate(**tiers).order_by("-created_at", "-id")
+    return runs.annotate(item_count=Count("items")).order_by("-created_at", "-id")
+
+
+@dataclass
+class HistoryRow:
+    run: Run
+    scanned: Scanned | None  # what the run was about
+    items: int
+    groups: list[tuple[str, int]]  # the operation's groups column; empty shows a dash
+
+
+def history_rows(runs) -> list[HistoryRow]:
+    """The history's rows for one page of runs: each operation says what its runs were about and which
+    of its groups to show; the group counts of the whole page come in one query."""
+    runs = list(runs)
+    counts: dict[int, dict[str, int]] = {run.pk: {} for run in runs}
+    per_group = ItemResult.objects.filter(run__in=runs).values_list("run_id", "group").annotate(n=Count("id"))
+    for run_pk, group, n in per_group.order_by():
+        counts[run_pk][group] = n
+    presentations = {op.name: op.presentation for op in operations()}
+    rows = []
+    for run in runs:
+        # A run of an operation no longer offered is still listed, with what every run has.
+        presentation = presentations.get(run.operation, Presentation())
+        known = presentation.history_items(run)
+        rows.append(
+            HistoryRow(
+                run=run,
+                scanned=presentation.scanned(run),
+                items=known if known is not None else run.item_count,
+                groups=presentation.history_groups(counts[run.pk]),
+            )
+        )
+    return rows
+
+
+def shorten_middle(text: str, limit: int = 48) -> str:
+    """``text`` cut to ``limit`` characters by dropping its middle: the start and the end of a path
+    say the most (which tree, which folder)."""
+    if len(text) <= limit:
+        return text
+    keep = limit - 1
+    head = keep // 3
+    return text[:head] + "…" + text[len(text) - (keep - head) :]
 
 
 @dataclass

@@ -49,7 +49,7 @@ def run_json(run: Run) -> dict:
     data["cost_usd"] = float(run.cost_usd)
     data["created_at"] = run.created_at.isoformat()
     data["duration_seconds"] = run.duration_seconds
-    # An operation may give its items in its own words (audit-scan: tier and signals); else these.
+    # An operation may give its items in its own words (summary_json); else these.
     data.setdefault(
         "items",
         {
@@ -63,13 +63,7 @@ def run_json(run: Run) -> dict:
 def run_text(run: Run) -> str:
     """A few lines for a terminal."""
     lines = [f"{run.run_id}  {run.status}  {run.operation}  model {run.model} ({run.model_id})"]
-    s = run.summary
-    if "scanned" in s:
-        lines.append(
-            f"scanned {s['scanned']}, skipped {s.get('skipped', 0)}, excluded {s.get('excluded', 0)}"
-        )
-    if run.params.get("title"):
-        lines.append(f"title: {run.params['title']} ({run.params.get('range', '')})")
+    lines += get_operation(run.operation).presentation.text_lines(run)
     for b in run.batches.order_by("index"):
         who = f" ({b.role}, stage {b.stage})" if b.role else ""
         extra = f"  {b.failure_reason}" if b.failure_reason else ""

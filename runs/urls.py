@@ -7,6 +7,7 @@ app_name = "runs"
 urlpatterns = [
     path("", views.history, name="history"),
     path("runs/new/", views.new_run, name="new"),
+    path("runs/operations.css", views.operations_css, name="operations_css"),
     path("runs/<str:run_id>/", views.run_detail, name="detail"),
     path("runs/<str:run_id>/cancel/", views.cancel_run, name="cancel"),
     path("runs/<str:run_id>/retry/", views.retry_run, name="retry"),

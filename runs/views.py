@@ -4,6 +4,7 @@ A normal request gets the page (or a redirect after a POST); an htmx request get
 the same template, so every live part also works as a plain link or form without JavaScript.
 """
 
+import re
 from pathlib import Path
 
 from django.contrib import messages
@@ -21,8 +22,8 @@ from .estimate import estimate
 from .export import EXPORT_FORMATS, export_filename, export_run
 from .forms import NewRunForm
 from .models import Batch, Run, RunStatus
-from .operations import get_operation, operation_names
-from .presenters import history_queryset, price_lines, progress, transcript_turns
+from .operations import get_operation, operation_names, operations, presentation_of
+from .presenters import history_queryset, history_rows, price_lines, progress, transcript_turns
 from .rendering import render_markdown
 from .verification import check_output_file
 
@@ -39,6 +40,7 @@ def history(request):
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
+        "rows": history_rows(page),
         "filters": {key: request.GET.get(key, "") for key in ("operation", "model", "status", "q")},
         "operations": operation_names(),
         "models": sorted(set(Run.objects.values_list("model", flat=True))),
@@ -81,6 +83,7 @@ def _preview(form: NewRunForm) -> dict | None:
     roles = [b.role for b in plan.batches if b.role]
     return {
         "operation": op.name,
+        "templates": op.presentation.templates("preview"),
         "summary": plan.summary,
         "stages": op.stages,
         "agent_counts": [(role, roles.count(role)) for role in dict.fromkeys(roles)],
@@ -93,8 +96,10 @@ def _preview(form: NewRunForm) -> dict | None:
 def run_detail(request, run_id):
     run = get_object_or_404(Run, run_id=run_id)
     batches = list(run.batches.all())
+    presentation = presentation_of(run.operation)
     context = {
         "run": run,
+        "partials": {name: presentation.templates(name) for name in ("facts", "report")},
         "batches": batches,
         "progress": progress(batches),
         "report_html": render_markdown(run.report) if run.report else "",
@@ -185,11 +190,28 @@ def compare(request):
     else:
         try:
             comparison = compare_runs(a, b)
+            presentation = presentation_of(comparison.operation)
             context["comparison"] = comparison
-            if comparison.operation == "learn":
-                context["plan_a_html"] = render_markdown(comparison.plan_a)
-                context["plan_b_html"] = render_markdown(comparison.plan_b)
+            context["compare_templates"] = presentation.templates("compare")
+            context.update(presentation.compare_context(comparison))
         except CompareError as exc:
             context["error"] = str(exc)
             status = 404 if isinstance(exc, UnknownRunError) else 400
     return render(request, _fragment(request, "runs/compare.html", "compare-body"), context, status=status)
+
+
+@require_GET
+def operations_css(request):
+    """The new-run form's rule per operation: show the chosen operation's fields only (a stylesheet, not
+    an inline style, so the page needs no exception to its content security policy)."""
+    rules = [
+        f'form:has(select[name=operation] option[value="{op.name}"]:checked) '
+        f"fieldset.op-fields:not(.op-{op.name}) {{ display: none; }}"
+        for op in operations()
+        if _CSS_NAME.fullmatch(op.name)
+    ]
+    return HttpResponse("\n".join(rules) + "\n", content_type="text/css; charset=utf-8")
+
+
+# An operation name is code, not input; still, only a plain name goes into a stylesheet.
+_CSS_NAME = re.compile(r"[a-z][a-z0-9-]*")

@@ -4,18 +4,17 @@ import math
 
 import pytest
 
-from runs.compare import (
+from runs.agreement import (
+    agreement,
     average_ranks,
     cohens_kappa,
     confusion_matrix,
     mean_abs_diff,
     mismatch_share,
-    signal_kind,
-    signal_names,
     spearman,
-    tier_agreement,
-    tier_gap,
 )
+from runs.operations.audit_scan.comparison import signal_kind, signal_names, tier_gap
+from runs.operations.audit_scan.scoring import TIERS
 from runs.operations.audit_scan.signals import SIGNAL_KEYS
 
 H, M, L, S = "HIGH", "MODERATE", "LOW", "SKIP"
@@ -24,19 +23,19 @@ H, M, L, S = "HIGH", "MODERATE", "LOW", "SKIP"
 # --- tier agreement --------------------------------------------------------------------------------
 def test_tier_agreement_is_the_share_of_equal_positions():
     # Positions 1 (HIGH=HIGH) and 3 (SKIP=SKIP) agree, 2 and 4 do not: 2/4 = 0.5.
-    assert tier_agreement([H, L, S, L], [H, M, S, S]) == 0.5
+    assert agreement([H, L, S, L], [H, M, S, S]) == 0.5
 
 
 def test_tier_agreement_of_identical_lists_is_one():
-    assert tier_agreement([H, M, L], [H, M, L]) == 1.0
+    assert agreement([H, M, L], [H, M, L]) == 1.0
 
 
 def test_tier_agreement_of_empty_lists_is_none():
-    assert tier_agreement([], []) is None
+    assert agreement([], []) is None
 
 
 def test_paired_metrics_refuse_lists_of_different_lengths():
-    for metric in (tier_agreement, cohens_kappa, spearman, mean_abs_diff):
+    for metric in (agreement, cohens_kappa, spearman, mean_abs_diff):
         with pytest.raises(ValueError, match="differ in length"):
             metric([1, 2], [1])
 
@@ -199,9 +198,9 @@ def test_signal_names_follow_signal_keys_without_path():
 
 def test_confusion_matrix_has_every_tier_with_zeros():
     # Pairs: (H,H) (H,M) (L,L) (L,L)
-    matrix = confusion_matrix([H, H, L, L], [H, M, L, L])
+    matrix = confusion_matrix([H, H, L, L], [H, M, L, L], TIERS)
     assert list(matrix) == [H, M, L, S]
     assert matrix[H] == {H: 1, M: 1, L: 0, S: 0}
     assert matrix[L] == {H: 0, M: 0, L: 2, S: 0}
     assert matrix[M] == matrix[S] == {H: 0, M: 0, L: 0, S: 0}
-    assert confusion_matrix([], [])[H] == {H: 0, M: 0, L: 0, S: 0}
+    assert confusion_matrix([], [], TIERS)[H] == {H: 0, M: 0, L: 0, S: 0}

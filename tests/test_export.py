@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from runs.export import CSV_COLUMNS, EXPORT_FORMATS, export_filename, export_run
+from runs.export import EXPORT_FORMATS, export_filename, export_run
 from runs.models import Batch, BatchStatus, ItemResult, Run, RunStatus
+from runs.operations.audit_scan.presentation import CSV_COLUMNS
 from runs.operations.audit_scan.signals import SIGNAL_KEYS
 from runs.summary import run_json
 

@@ -16,6 +16,8 @@ from runs.tools import Toolbox
 if TYPE_CHECKING:
     from runs.models import Batch, Run
 
+    from .presentation import Presentation
+
 
 def final_message(output_path: str) -> str:
     """What every agent ends with (DESIGN: the pattern), whatever its operation."""
@@ -82,6 +84,8 @@ class Operation:
     takes_agent_count: ClassVar[bool] = True
     param_fields: ClassVar[tuple[str, ...]] = ()  # the params it takes, named as the form fields
     stage_names: ClassVar[dict[int, str]] = {}
+    # What the pages, the command line, the comparison and the exports show of it (presentation.py).
+    presentation: ClassVar["Presentation"]
 
     def prepare(self, params: dict, *, agents: int, as_of: date) -> Plan:
         raise NotImplementedError

@@ -14,3 +14,11 @@ def markdown_inline(text: str):
         html = html[3:-4]
     # Safe: render_markdown's output is sanitised by nh3.
     return mark_safe(html)
+
+
+@register.filter
+def shorten_middle(text: str, limit: int = 48) -> str:
+    """A long path with its middle left out (the whole path goes in the element's title)."""
+    from runs.presenters import shorten_middle as shorten
+
+    return shorten(str(text or ""), int(limit))

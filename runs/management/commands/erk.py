@@ -18,7 +18,8 @@ from runs.compare import CompareError, compare_runs, comparison_json, comparison
 from runs.errors import InputError
 from runs.export import EXPORT_FORMATS, export_run
 from runs.models import Run
-from runs.operations import get_operation, operation_names
+from runs.operations import get_operation, operation_names, operations
+from runs.operations.presentation import LinesField, param_fields
 from runs.summary import run_json, run_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -39,29 +40,33 @@ class Command(BaseCommand):
 
         run = sub.add_parser("run", help="start a run")
         run.add_argument("operation", help=f"one of: {', '.join(operation_names())}")
-        run.add_argument("--docs-root", help="folder that holds the docs")
+        # Each operation's params, as its presentation declares them for the new-run form.
+        for entry in param_fields([(op.name, op.presentation.form_fields()) for op in operations()]):
+            label = str(entry.field.label or entry.name.replace("_", " ")).lower()
+            help_text = entry.help(prefixed=True)
+            lines = isinstance(entry.field, LinesField)
+            extra = {"nargs": "+", "metavar": entry.field.metavar} if lines else {}
+            run.add_argument(
+                f"--{entry.name.replace('_', '-')}",
+                dest=entry.name,
+                help=f"{label} ({help_text})" if help_text else label,
+                **extra,
+            )
+        counted = [op.name for op in operations() if op.takes_agent_count]
         run.add_argument(
-            "--repo-root", help="audit-scan: where path references are checked; learn: the git repository"
+            "--agents", help=f"{', '.join(counted)}: number of batches, one agent each (default 5)"
         )
-        run.add_argument("--category", help="audit-scan: scan only <docs root>/<category>/")
-        run.add_argument("--title", help="learn: what the work was")
+        defaults = "; ".join(f"{op.name}: {op.default_model}" for op in operations())
         run.add_argument(
-            "--range", help="learn: BASE..HEAD for the diff and commit messages (default HEAD~1..HEAD)"
+            "--model", help=f"local, haiku, sonnet, opus or a claude-... id (default {defaults})"
         )
-        run.add_argument(
-            "--sessions", nargs="+", metavar="PATH", help="learn: session logs (.jsonl files or folders)"
-        )
-        run.add_argument("--comments", help="learn: a JSON file of review comments")
-        run.add_argument("--agents", help="audit-scan: number of batches, one agent each (default 5)")
-        run.add_argument(
-            "--model", help="local, haiku, sonnet, opus or a claude-... id (default: haiku; learn: sonnet)"
-        )
+        staged = "; ".join(f"{op.name}: 1-{op.stages}" for op in operations() if op.stages > 1)
         run.add_argument(
             "--stage-model",
             action="append",
             default=[],
             metavar="STAGE=M",
-            help="learn: a model for one stage (1-4)",
+            help=f"a model for one stage ({staged})",
         )
         # The old name, so scripts written before the rename keep working; not shown in the help.
         run.add_argument("--tier-model", action="append", dest="stage_model", help=argparse.SUPPRESS)
@@ -105,7 +110,8 @@ class Command(BaseCommand):
     # --- actions ---------------------------------------------------------------------------------------
     def do_run(self, o) -> int:
         op = get_operation(o["operation"])
-        given = {name: o[name] for name in PARAM_FLAGS if o.get(name)}
+        every_param = {name for other in operations() for name in other.param_fields}
+        given = {name: o[name] for name in every_param if o.get(name)}
         unknown = [name for name in given if name not in op.param_fields]
         if unknown:
             flags = ", ".join(f"--{name.replace('_', '-')}" for name in unknown)
@@ -216,9 +222,6 @@ def _get_run(run_id: str) -> Run:
     if run is None:
         raise UsageError(f"no run {run_id!r}")
     return run
-
-
-PARAM_FLAGS = ("docs_root", "repo_root", "category", "title", "range", "sessions", "comments")
 
 
 def _stage_models(specs: list[str]) -> dict[int, str]:

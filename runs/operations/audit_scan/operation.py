@@ -13,11 +13,13 @@ from . import prompts
 from .batchfile import BatchFileError, parse_batch
 from .gather import gather
 from .local import local_batch_text
+from .presentation import AuditScanPresentation
 from .report import render_report, stats
 from .scoring import TIERS, Scored, score_all
 
 
 class AuditScan(Operation):
+    presentation = AuditScanPresentation()
     name = "audit-scan"
     title = "Doc audit scan"
     stages = 1

@@ -16,10 +16,12 @@ from .git import DEFAULT_RANGE, check_range, check_repo, diff_and_log
 from .hints import search_hints
 from .local import analyse
 from .parsers import normalize_action, parse_candidates, parse_plan_items
+from .presentation import LearnPresentation
 from .sessions import discover_sessions, preprocess
 
 
 class Learn(Operation):
+    presentation = LearnPresentation()
     name = "learn"
     title = "Learn: sessions and diff to a documentation plan"
     stages = 4

@@ -7,8 +7,8 @@ each plan's documentation items by priority beside the two plans.
 
 from dataclasses import dataclass
 
-from .compare import Side
-from .models import Run
+from runs.compare import Side
+from runs.models import Run
 
 PRIORITY_ORDER = ("HIGH", "MEDIUM", "LOW", "")
 TRIPWIRE = "TRIPWIRE"
@@ -54,7 +54,7 @@ def plan_of(run: Run) -> str:
     return run.report.rsplit("\n## Tripwire Candidates\n", 1)[0]
 
 
-def compare_learn(run_a: Run, run_b: Run) -> LearnComparison:
+def compare(run_a: Run, run_b: Run) -> LearnComparison:
     cands_a, cands_b = _candidates(run_a), _candidates(run_b)
     matched_keys = [key for key in cands_a if key in cands_b]
     return LearnComparison(
@@ -74,7 +74,7 @@ def compare_learn(run_a: Run, run_b: Run) -> LearnComparison:
     )
 
 
-def learn_comparison_json(c: LearnComparison) -> dict:
+def comparison_json(c: LearnComparison) -> dict:
     def side(s: Side) -> dict:
         return {
             "run_id": s.run.run_id,
@@ -99,7 +99,7 @@ def learn_comparison_json(c: LearnComparison) -> dict:
     }
 
 
-def learn_comparison_text(c: LearnComparison) -> str:
+def comparison_text(c: LearnComparison) -> str:
     overlap = "n/a" if c.jaccard is None else f"{c.jaccard:.0%}"
     lines = [
         f"A  {c.a.run.run_id}  {c.a.run.model} ({c.a.run.model_id})  {c.a.run.status}",

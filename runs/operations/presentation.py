@@ -1,0 +1,131 @@
+"""The presentation half of an operation: what the pages, the command line, the comparison, the exports
+and the history show of it. The engine never reads any of this.
+
+Templates: an operation's partials live in ``<its package>/templates/<folder>/<name>.html`` (found by
+``templates.Loader``); a page includes ``presentation.templates(name)``, the operation's partial if it
+has one, else the generic one in ``templates/runs/operation/<name>.html``. The partials are ``facts``
+(the run page's description of the run), ``report`` (a succeeded run's result), ``preview`` (what the
+new-run form says a run will do) and ``compare`` (two of its runs side by side; no generic one).
+"""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django import forms
+
+if TYPE_CHECKING:
+    from runs.models import ItemResult, Run
+
+
+class LinesField(forms.CharField):
+    """Several values: one per line in the form, several words after the flag on the command line."""
+
+    widget = forms.Textarea
+
+    def __init__(self, *, metavar: str = "VALUE", **kwargs):
+        super().__init__(**kwargs)
+        self.metavar = metavar  # what ``erk run --help`` calls each value
+        self.widget.attrs.setdefault("placeholder", "one per line")
+
+    def to_python(self, value) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value)
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What a run was about, for the history's "what" column and ``erk show``."""
+
+    path: str  # the folder or repository: shown shortened in the middle, in full on hover
+    detail: str = ""  # what narrows it: a category, a title
+
+
+class Presentation:
+    folder: ClassVar[str]  # the operation's template folder, under its package's templates/
+    # The params the history's search box looks in (besides the run id).
+    search_params: ClassVar[tuple[str, ...]] = ()
+    csv_columns: ClassVar[tuple[str, ...]] = ("run_id", "key", "score", "group")
+
+    # --- the new-run form and the command line --------------------------------------------------------
+    def form_fields(self) -> dict[str, forms.Field]:
+        """One new field per param (``Operation.param_fields``), in the order the form shows them.
+
+        Its label and help text serve the command line too (``--docs-root`` for ``docs_root``); a
+        LinesField takes several values there. A field that several operations declare is shown once.
+        """
+        raise NotImplementedError
+
+    def initial(self) -> dict[str, Any]:
+        """What the form starts filled in with when this operation is the first one."""
+        return {}
+
+    def templates(self, name: str) -> list[str]:
+        return [f"{self.folder}/{name}.html", f"runs/operation/{name}.html"]
+
+    # --- the history and erk show ---------------------------------------------------------------------
+    def scanned(self, run: "Run") -> Scanned | None:
+        return None
+
+    def text_lines(self, run: "Run") -> list[str]:
+        """The lines ``erk show`` prints about the run's inputs, after its first line."""
+        return []
+
+    def history_items(self, run: "Run") -> int | None:
+        """The history's item count when the operation knows it before any item is saved."""
+        return None
+
+    def history_groups(self, counts: dict[str, int]) -> list[tuple[str, int]]:
+        """The history's groups column: ``(group, items)`` in the order shown; empty shows a dash."""
+        return sorted(counts.items())
+
+    # --- exports --------------------------------------------------------------------------------------
+    def csv_row(self, run: "Run", item: "ItemResult") -> list:
+        """One item as a CSV row, in ``csv_columns`` order."""
+        return [run.run_id, item.key, item.score, item.group]
+
+    # --- comparison -----------------------------------------------------------------------------------
+    def compare(self, run_a: "Run", run_b: "Run") -> Any:
+        """Two runs of this operation side by side; the object has ``a`` and ``b`` (``compare.Side``)
+        and ``operation``, and is what the ``compare`` partial shows."""
+        raise NotImplementedError
+
+    def comparison_json(self, comparison: Any) -> dict:
+        raise NotImplementedError
+
+    def comparison_text(self, comparison: Any) -> str:
+        raise NotImplementedError
+
+    def compare_context(self, comparison: Any) -> dict[str, Any]:
+        """Anything else the ``compare`` partial needs (rendered markdown, say)."""
+        return {}
+
+
+@dataclass
+class ParamField:
+    """One field of the new-run form (one flag of ``erk run``), with every operation that declares it."""
+
+    name: str
+    field: forms.Field  # the first declaration's: its label, widget and validation
+    operations: list[str]  # the operations that declare it, in registry order
+    helps: dict[str, str]  # operation -> its own help text
+
+    @property
+    def shared(self) -> bool:
+        return len(self.operations) > 1
+
+    def help(self, *, prefixed: bool) -> str:
+        """The help text; with the operations' names when asked, or when it serves several."""
+        if not prefixed and not self.shared:
+            return next(iter(self.helps.values()), "")
+        return "; ".join(f"{op}: {text}" for op, text in self.helps.items() if text)
+
+
+def param_fields(declarations: list[tuple[str, dict[str, forms.Field]]]) -> list[ParamField]:
+    """``[(operation, {name: field})]`` merged by name, in first-declared order."""
+    merged: dict[str, ParamField] = {}
+    for op, fields in declarations:
+        for name, field in fields.items():
+            entry = merged.setdefault(name, ParamField(name, field, [], {}))
+            entry.operations.append(op)
+            entry.helps[op] = str(field.help_text or "")
+    return list(merged.values())
