@@ -28,6 +28,7 @@ from .executors import Endpoint, Executor, api_base_url, check_endpoint, make_cl
 from .models import BATCH_OPEN, Batch, BatchStatus, ItemResult, Run, RunStatus, new_run_id
 from .operations import get_operation
 from .operations.base import Operation, Plan
+from .paths import PathRefused, confine
 from .tools import SEARCH_DOCS_SCHEMA, TOOL_SCHEMAS
 
 log = logging.getLogger(__name__)
@@ -178,9 +179,10 @@ def write_run_files(scratch: Path, files: dict[str, str], manifest: dict) -> Non
     """The manifest and the inputs the operation prepared for its agents, inside the scratch folder."""
     scratch.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
-        path = (scratch / rel).resolve()
-        if not path.is_relative_to(scratch.resolve()):
-            raise ValueError(f"prepared file {rel!r} would leave the run's folder")
+        try:
+            path = confine(scratch, rel)
+        except PathRefused:
+            raise ValueError(f"prepared file {rel!r} would leave the run's folder") from None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

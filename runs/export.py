@@ -4,6 +4,7 @@ import csv
 import io
 import json
 
+from .markdown import table_cell
 from .models import Run, RunStatus
 from .operations import presentation_of
 from .summary import run_json
@@ -51,18 +52,13 @@ def _markdown(run: Run) -> str:
     lines.append("| index | status | inputs | reason |")
     lines.append("| ---: | --- | ---: | --- |")
     for batch in run.batches.order_by("index"):
-        reason = _table_cell(batch.failure_reason)
+        reason = table_cell(batch.failure_reason)  # it can quote an agent's output
         lines.append(f"| {batch.index} | {batch.status} | {len(batch.inputs)} | {reason} |")
     return "\n".join(lines) + "\n"
 
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _table_cell(text: str) -> str:
-    # A pipe would end the cell and a newline the row; a failure reason can quote an agent's output.
-    return _one_line(text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 # --- csv ---------------------------------------------------------------------------------------------

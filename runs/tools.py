@@ -15,11 +15,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import paths
+from .paths import is_utf8, shown
+
 # The same bound as gather uses for docs: a bigger file is read from its first MiB.
 MAX_READ_BYTES = 1024 * 1024
 # What read_file returns for an empty file (the simulator's players know this text too).
 EMPTY_FILE_RESULT = "(empty file: 0 bytes)"
-SHOWN_CHARS = 200
 
 
 class ToolError(Exception):
@@ -30,37 +32,12 @@ class ToolFailed(ToolError):
     """A well-formed call that met an error on the disk (permissions, a folder, an encoding...)."""
 
 
-def shown(value) -> str:
-    """A value from the agent as it may appear in a message: short, and valid UTF-8 (a lone surrogate
-    from the model's JSON would make the next request unsendable)."""
-    text = value if isinstance(value, str) else repr(value)
-    text = text.encode("utf-8", errors="backslashreplace").decode("utf-8")
-    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
-
-
-def is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def confine(root: Path, rel: str) -> Path:
     """Resolve ``rel`` under ``root``; refuse anything that ends up outside it."""
-    if not isinstance(rel, str) or not rel.strip():
-        raise ToolError("path must be a non-empty string")
-    if "\x00" in rel:
-        raise ToolError("path must not contain NUL")
-    if not is_utf8(rel):
-        raise ToolError(f"path is not valid UTF-8: {shown(rel)}")
-    if os.path.isabs(rel) or rel.startswith("~"):
-        raise ToolError(f"absolute paths are not allowed: {shown(rel)}")
-    real_root = root.resolve()
-    candidate = (real_root / rel).resolve()
-    if not candidate.is_relative_to(real_root):
-        raise ToolError(f"path leaves its root: {shown(rel)}")
-    return candidate
+    try:
+        return paths.confine(root, rel)
+    except paths.PathRefused as exc:
+        raise ToolError(str(exc)) from None
 
 
 TOOL_SCHEMAS = [
@@ -180,7 +157,7 @@ class Toolbox:
         matches = []
         for path in sorted(root.rglob("*.md")):
             # rglob follows no symlinked folders, but a symlinked file could still point outside.
-            if not path.resolve().is_relative_to(root) or not path.is_file():
+            if not paths.inside(root, path) or not path.is_file():
                 continue
             text = path.read_bytes()[:MAX_READ_BYTES].decode("utf-8", errors="replace")
             for number, line in enumerate(text.splitlines(), start=1):

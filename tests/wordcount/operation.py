@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from runs.errors import InputError
+from runs.markdown import table_cell
 from runs.operations.base import Aggregate, ItemRow, Operation, OutputRejected, Plan, PlannedBatch
 from runs.partition import round_robin
 from runs.tools import Toolbox
@@ -131,7 +132,7 @@ class WordCount(Operation):
         rows.sort(key=lambda row: row.key)
         lines = ["# Word count", "", f"{len(rows)} files, {sum(r.score for r in rows)} words.", ""]
         lines += ["| File | Words |", "| --- | ---: |"]
-        lines += [f"| {row.key.replace('|', chr(92) + '|')} | {row.score} |" for row in rows]
+        lines += [f"| {table_cell(row.key)} | {row.score} |" for row in rows]
         return Aggregate(report="\n".join(lines) + "\n", items=rows)
 
     def group_counts(self, run) -> dict[str, int]:

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from runs.errors import InputError
 from runs.gather_bounds import GatherBounds
+from runs.paths import inside
 
 from .docs import frontmatter_value, is_auto_generated, parse_audit_date, parse_doc, read_text
 
@@ -53,10 +54,6 @@ def default_repo_root(docs_root: Path) -> Path:
     if absolute.parts[-2:] == ("docs", "learned"):
         return absolute.parent.parent
     return absolute
-
-
-def _is_inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _safe_name(rel: str) -> bool:
@@ -102,7 +99,7 @@ def _walk(scan_root: Path, docs_root: Path, notes: list[str], bounds: GatherBoun
             rel = _rel(path, docs_root)
             is_link = entry.is_symlink()
             real = os.path.realpath(path) if is_link else None
-            if is_link and not _is_inside(real, real_root):
+            if is_link and not inside(real_root, real):
                 kind = "folder" if is_dir else "file"
                 notes.append(f"Left out {rel}: a symlinked {kind} that leads outside the docs root.")
                 continue
@@ -145,7 +142,7 @@ def _scan_root(docs_root: Path, category: str) -> Path:
     scan_root = docs_root.joinpath(*parts)
     if not scan_root.is_dir():
         raise InputError(f"The category folder {scan_root} does not exist.", field="category")
-    if not _is_inside(os.path.realpath(scan_root), os.path.realpath(docs_root)):
+    if not inside(docs_root, scan_root):
         raise InputError(f"The category folder {scan_root} leads outside the docs root.", field="category")
     return scan_root
 

@@ -3,6 +3,8 @@
 from collections.abc import Sequence
 from datetime import date
 
+from runs.markdown import table_cell
+
 from .scoring import Scored, is_stale_audit
 
 TIER_HEADINGS = {
@@ -39,11 +41,6 @@ def stats(scored: Sequence[Scored], as_of: date) -> dict:
     }
 
 
-def _cell(text: str) -> str:
-    # A bare | would end the cell early; a line break would end the row.
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
 def _plural(count: int, noun: str, plural: str = "") -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {plural or noun + 's'}"
 
@@ -71,7 +68,7 @@ def render_report(
             "their docs are not in this report.",
             "",
         ]
-        out += [f"- {_cell(reason)}" for reason in failed_batches]
+        out += [f"- {table_cell(reason)}" for reason in failed_batches]
         out.append("")
 
     by_tier: dict[str, list[Scored]] = {tier: [] for tier in TIER_HEADINGS}
@@ -85,8 +82,8 @@ def render_report(
             continue
         out += ["| Doc | Score | Lines | Key Signals |", "| --- | ---: | ---: | --- |"]
         for item in by_tier[tier]:
-            signals = _cell(", ".join(item.reasons)) or "-"
-            out.append(f"| {_cell(item.path)} | {item.score} | {item.signals['lines']} | {signals} |")
+            signals = table_cell(", ".join(item.reasons)) or "-"
+            out.append(f"| {table_cell(item.path)} | {item.score} | {item.signals['lines']} | {signals} |")
         out.append("")
 
     skip = by_tier["SKIP"]

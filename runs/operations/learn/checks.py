@@ -18,19 +18,20 @@ The decisions the spec leaves open (markdown.py says how the files are read):
   exactly as given (after stripping its ends).
 - The gap table is the first table in Enumerated Items: a row with pipes followed by a separator row
   (cells of ``-`` with optional ``:``). Leading/trailing pipes are optional, cells are stripped, ``\\|``
-  is a pipe inside a cell. The table ends at the first blank line or line without a pipe. A header-only
-  table (no items) is valid. Every row needs exactly the five cells and a non-empty Item. Column names,
-  classifications and priorities are exact (upper case), but a cell wrapped in backticks or ``**``/``*``
-  emphasis counts as its bare value, which is what ``parse_gap_items`` returns: the markup changes no
-  value.
+  is a pipe inside a cell (markdown.row_cells). The table ends at the first blank line or line without a
+  pipe. A header-only table (no items) is valid. Every row needs exactly the five cells and a non-empty
+  Item. Column names, classifications and priorities are exact (upper case), but a cell wrapped in
+  backticks or ``**``/``*`` emphasis counts as its bare value, which is what ``parse_gap_items`` returns:
+  the markup changes no value.
 - ``tripwire-candidates.json``: extra top-level keys are allowed (the spec asks for "the key candidates");
   a candidate has exactly the three fields. A field that is empty or only white space is empty.
   ``target_doc_path`` must be relative: not starting with ``/``, ``\\``, ``~`` or a drive letter, and with
   no ``..`` part.
 """
 
-import re
 from dataclasses import dataclass
+
+from runs.paths import is_relative_path
 
 from ..base import OutputRejected
 from .agents import (
@@ -54,7 +55,6 @@ from .markdown import Section, bare, find_section, gap_table, level2_sections, s
 
 EMPTY_FILE = "empty file"
 MARKDOWN_KINDS = (SESSION, DIFF, DOCS, COMMENTS, GAPS, PLAN)
-_DRIVE = re.compile(r"[A-Za-z]:")
 
 
 @dataclass(frozen=True)
@@ -111,12 +111,6 @@ def _check_markdown(kind: str, text: str, title: str) -> None:
         _check_gap_table(sections)
 
 
-def _is_relative(path: str) -> bool:
-    if path.startswith(("/", "\\", "~")) or _DRIVE.match(path):
-        return False
-    return ".." not in re.split(r"[/\\]", path)
-
-
 def _check_candidates(data: object) -> None:
     if not isinstance(data, dict):
         raise OutputRejected("not a JSON object")
@@ -139,7 +133,7 @@ def _check_candidates(data: object) -> None:
                 raise OutputRejected(f"{where}: {field} is not a string")
             if not candidate[field].strip():
                 raise OutputRejected(f"{where}: {field} is empty")
-        if not _is_relative(candidate["target_doc_path"]):
+        if not is_relative_path(candidate["target_doc_path"]):
             raise OutputRejected(f"{where}: target_doc_path must be relative to the docs root")
 
 

@@ -16,7 +16,9 @@ FENCE_CLOSE = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*$")
 _HEADING = re.compile(r"(#{1,2})(?!#)(?:[ \t]+(.*))?$")  # level 1 or 2, at column 0
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
 _SEPARATOR_CELL = re.compile(r":?-+:?")
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+# A pipe and the whole run of backslashes right before it. The look-behind and the possessive run keep
+# the search linear on a long run of backslashes that ends in no pipe.
+_PIPE = re.compile(r"(?<!\\)(\\*+)\|")
 
 
 def split_lines(text: str) -> list[str]:
@@ -92,12 +94,34 @@ def section(text: str, heading: str) -> str | None:
 
 
 def row_cells(line: str) -> list[str]:
+    """The cells of a table row: split at every pipe not escaped (one escaped has an odd number of
+    backslashes before it); in a cell, ``2k+1`` backslashes and a pipe read as ``k`` backslashes and a
+    pipe, the inverse of ``runs.markdown.table_cell``. Leading and trailing pipes are optional."""
     row = line.strip()
+    if "\\" not in row:  # nothing escaped: the common case, and the fast one
+        row = row.removeprefix("|")
+        row = row.removesuffix("|")
+        return [cell.strip() for cell in row.split("|")]
+    cells: list[str] = []
+    current: list[str] = []
+    start = 0
+    closed = False  # whether the row ends with a separating pipe
+    for match in _PIPE.finditer(row):
+        backslashes = len(match[1])
+        current.append(row[start : match.start()] + "\\" * (backslashes // 2))
+        if backslashes % 2:  # an escaped pipe
+            current.append("|")
+        else:
+            cells.append("".join(current))
+            current = []
+        closed = not backslashes % 2 and match.end() == len(row)
+        start = match.end()
+    cells.append("".join(current) + row[start:])
     if row.startswith("|"):
-        row = row[1:]
-    if row.endswith("|") and not row.endswith("\\|"):
-        row = row[:-1]
-    return [cell.strip().replace("\\|", "|") for cell in _CELL_SPLIT.split(row)]
+        cells = cells[1:]
+    if closed and cells:
+        cells = cells[:-1]
+    return [cell.strip() for cell in cells]
 
 
 def _is_separator(line: str) -> bool:

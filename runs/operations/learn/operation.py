@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from runs.errors import InputError
+from runs.markdown import table_cell
 from runs.tools import Toolbox
 
 from ..base import Aggregate, ItemRow, Operation, Plan, PlannedBatch, Repair
@@ -274,10 +275,6 @@ def _stats_json(stats) -> dict:
     }
 
 
-def _cell(text) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
 def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
     """The learn plan, then the tripwire candidates, the agents by stage, and the preprocessing figures."""
     lines = [plan_text.rstrip(), "", "## Tripwire Candidates", ""]
@@ -287,9 +284,8 @@ def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
         for r in candidates:
             s = r.data
             exists = "yes" if s["target_exists"] else "no"
-            lines.append(
-                f"| {_cell(s['action'])} | {_cell(s['warning'])} | {_cell(s['target_doc_path'])} | {exists} |"
-            )
+            cells = [table_cell(s[key]) for key in ("action", "warning", "target_doc_path")]
+            lines.append(f"| {' | '.join(cells)} | {exists} |")
     else:
         lines.append("_None._")
     lines += ["", "## Agents", ""]
@@ -312,7 +308,7 @@ def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
         for s in sessions:
             warm = " (warm-up, dropped)" if s.get("warmup") else ""
             lines.append(
-                f"| {_cell(s['session_id'])}{warm} | {s['lines_read']} | {s['lines_kept']} | "
+                f"| {table_cell(s['session_id'])}{warm} | {s['lines_read']} | {s['lines_kept']} | "
                 f"{s['chars_before']} | {s['chars_after']} | {s['chunks']} |"
             )
     lines.append("")

@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from runs.markdown import table_cell
+
 from ..agents import CLASSIFICATIONS, GAP_COLUMNS, GAPS, PRIORITIES
 from .items import PRIORITY_MARK, RANK, item_key, new_doc_path, strip_target
 from .text import SEP, TRIPWIRES_DOC, basename, bullets, document, section_lines, word_set
@@ -34,10 +36,6 @@ class _Item:
 
 def _same(a: str, b: str) -> bool:
     return a == b or a.endswith("/" + b) or b.endswith("/" + a)
-
-
-def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
 
 
 def _best_doc(text: str, docs: Sequence[str]) -> str | None:
@@ -98,7 +96,7 @@ def analyse_gaps(title: str, inputs: Mapping[str, str]) -> str:
 
     table = ["| " + " | ".join(GAP_COLUMNS) + " |", "|" + "|".join("---" for _ in GAP_COLUMNS) + "|"]
     for number, (_, _, text, classification, priority, files) in enumerate(rows, start=1):
-        cells = (str(number), _cell(text), classification, priority, _cell(", ".join(files)))
+        cells = (str(number), table_cell(text), classification, priority, table_cell(", ".join(files)))
         table.append("| " + " | ".join(cells) + " |")
     if not rows:
         table += ["", "No items: the stage-1 files recommend nothing to document."]

@@ -3,15 +3,14 @@ item ``<action> — <warning> (target: docs/<path>)`` gives ``action``, ``warnin
 ``<path>`` (relative to the docs root).
 """
 
-import re
 from collections.abc import Mapping
+
+from runs.paths import is_relative_path
 
 from ..drift import canonical_json
 from ..parsers import normalize_action
 from .items import PRIORITY_MARK, gap_items, is_gaps, strip_target
 from .text import DOCS_PREFIX, SEP, TRIPWIRES_DOC, bullets, section_lines
-
-_NOT_RELATIVE = re.compile(r"^(?:[/\\~]|[A-Za-z]:)|(?:^|[/\\])\.\.(?:[/\\]|$)")
 
 
 def _candidate(text: str) -> dict[str, str]:
@@ -24,7 +23,7 @@ def _candidate(text: str) -> dict[str, str]:
         action = action or warning
         warning = "This went wrong during the work the learn plan comes from; check it before doing this."
     target = (target or TRIPWIRES_DOC).strip().removeprefix(DOCS_PREFIX)
-    if not target or _NOT_RELATIVE.search(target):
+    if not target or not is_relative_path(target):
         target = TRIPWIRES_DOC.removeprefix(DOCS_PREFIX)
     return {"action": action, "warning": warning, "target_doc_path": target}
 
