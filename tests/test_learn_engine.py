@@ -186,3 +186,33 @@ def test_a_weaker_model_shows_in_a_learn_comparison(learn_params, sync_tasks, si
     assert c.only_b and not c.only_a and c.matched and c.jaccard < 1
     assert [x["action"] for x in c.only_b] == ["Changing the retry settings without reading the runner docs"]
     assert c.items_a["HIGH"] and len(c.items_b["HIGH"]) == len(c.items_a["HIGH"]) - 1
+
+
+def test_a_renamed_session_log_is_analysed_with_a_note(learn_params, tmp_path, sync_tasks):
+    """issue 8 point 7: ``session-<id>.jsonl`` from the wild is that session, not a warm-up."""
+    folder = Path(learn_params["sessions"][0])
+    original = folder / f"{SESSION_ID}.jsonl"
+    # Every user and assistant line of the renamed file carries its session's id (the fixture's line of
+    # another session goes: with it, the lines would name two sessions and neither could be chosen).
+    lines = [line for line in original.read_text().splitlines() if '"other-session"' not in line]
+    (folder / f"session-{SESSION_ID}.jsonl").write_text("\n".join(lines) + "\n")
+    original.unlink()
+    run = start(learn_params)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    sessions = {s["session_id"]: s for s in run.summary["sessions"]}
+    assert sessions[SESSION_ID]["chunks"] == 1 and not sessions[SESSION_ID]["warmup"]
+    assert sessions[SESSION_ID]["note"] == f"renamed: session-{SESSION_ID}.jsonl holds session {SESSION_ID}"
+    assert f"session-{SESSION_ID}.jsonl holds session {SESSION_ID}" in run.report
+    assert (Path(run.scratch_dir) / "sessions" / f"session-{SESSION_ID}-part1.xml").is_file()
+
+
+def test_no_session_left_names_each_file_and_why(learn_params, tmp_path):
+    folder = tmp_path / "only-warm-ups"
+    folder.mkdir()
+    (folder / "w.jsonl").write_text(
+        '{"type": "assistant", "sessionId": "w", "message": {"role": "assistant", "content": "ready"}}\n'
+    )
+    with pytest.raises(InputError) as info:
+        start({**learn_params, "sessions": [str(folder)]})
+    assert str(info.value) == f"no session is left to analyse: {folder / 'w.jsonl'}: no user text: a warm-up"
+    assert info.value.field == "sessions" and not Run.objects.exists()

@@ -315,7 +315,33 @@ def test_a_line_that_is_not_a_json_object_names_the_file_and_line(tmp_path, bad)
 
 def test_session_id_is_the_file_stem(tmp_path):
     path = tmp_path / f"{SID}.jsonl"
-    assert session_id_of(path, [user("a", sid="something-else")]) == SID
+    # The stem is among the ids the lines carry: lines of other sessions do not make it another session.
+    assert session_id_of(path, [user("a", sid="something-else"), user("b")]) == SID
+    assert session_id_of(path, [user("a", sid="one"), user("b", sid="two")]) == SID
+    assert session_id_of(path, []) == SID
+
+
+def test_a_renamed_log_is_the_session_its_lines_name(tmp_path):
+    """issue 8 point 7: ``session-<sessionId>.jsonl`` (a rename of Claude Code's ``<sessionId>.jsonl``)
+    whose user and assistant lines all carry one sessionId is that session; lines without an id, or
+    lines of other types, do not count."""
+    renamed = tmp_path / f"session-{SID}.jsonl"
+    records = [{"type": "summary", "sessionId": "x"}, user("a"), assistant("b"), {"type": "user"}]
+    assert session_id_of(renamed, records) == SID
+    # Two ids, neither the stem: nothing says which session the file is.
+    assert session_id_of(renamed, [user("a"), user("b", sid="other")]) == f"session-{SID}"
+    # An id that could not name a chunk file is not taken from the file's text.
+    for bad in ("../../etc/x", "a/b", "", "x" * 129, ".hidden"):
+        assert session_id_of(renamed, [user("a", sid=bad)]) == f"session-{SID}"
+
+
+def test_a_renamed_log_is_read_with_a_note(tmp_path):
+    renamed = write_log(tmp_path / f"session-{SID}.jsonl", conversation())
+    chunks, [stats] = preprocess([renamed])
+    assert [chunk.name for chunk in chunks] == [f"session-{SID}-part1.xml"]
+    assert (stats.session_id, stats.warmup, stats.chunks, stats.dropped) == (SID, False, 1, "")
+    assert stats.note == f"renamed: session-{SID}.jsonl holds session {SID}"
+    assert (stats.lines_read, stats.lines_kept) == (4, 4)
 
 
 # --- preprocess ---------------------------------------------------------------------------------------
@@ -353,11 +379,19 @@ def test_warm_up_sessions_are_dropped_with_their_figures(tmp_path):
     assert stats[0].lines_read == 3 and stats[0].lines_kept == 2
 
 
-def test_only_warm_ups_is_an_input_error(tmp_path):
+def test_no_session_left_is_an_input_error_that_says_why_for_each_file(tmp_path):
+    # lost.jsonl used to hold one other session's text; since a renamed log is read as the session its
+    # lines name, a file is lost only when its lines name several sessions, none of them its own.
     warm = write_log(tmp_path / "warm.jsonl", [assistant("ready", "warm")])
-    lost = write_log(tmp_path / "lost.jsonl", [user("text of another session", "elsewhere")])
-    with pytest.raises(InputError, match="no session has user text") as info:
-        preprocess([warm, lost])
+    lost = write_log(tmp_path / "lost.jsonl", [user("one", "elsewhere"), user("two", "other")])
+    empty = write_log(tmp_path / "empty.jsonl", [{"type": "summary", "summary": "s"}])
+    with pytest.raises(InputError) as info:
+        preprocess([warm, lost, empty])
+    assert str(info.value) == (
+        f"no session is left to analyse: {warm}: no user text: a warm-up; "
+        f"{lost}: no line of session lost (its lines are of elsewhere, other); "
+        f"{empty}: no user or assistant line with a session id"
+    )
     assert info.value.field == "sessions"
 
 

@@ -272,6 +272,8 @@ def _stats_json(stats) -> dict:
         "chars_after": stats.chars_after,
         "chunks": stats.chunks,
         "warmup": stats.warmup,
+        "note": stats.note,
+        "dropped": stats.dropped,
     }
 
 
@@ -306,7 +308,12 @@ def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
             "| --- | ---: | ---: | ---: | ---: | ---: |",
         ]
         for s in sessions:
-            warm = " (warm-up, dropped)" if s.get("warmup") else ""
+            warm = ""
+            if s.get("dropped"):
+                warm = f" (dropped: {table_cell(s['dropped'])})"
+            elif s.get("warmup"):  # a run made before sessions said why they were dropped
+                warm = " (warm-up, dropped)"
+            warm += f" ({table_cell(s['note'])})" if s.get("note") else ""
             lines.append(
                 f"| {table_cell(s['session_id'])}{warm} | {s['lines_read']} | {s['lines_kept']} | "
                 f"{s['chars_before']} | {s['chars_after']} | {s['chunks']} |"

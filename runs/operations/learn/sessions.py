@@ -6,6 +6,11 @@ Settled beyond the spec:
 
 - A session's id is its file's stem (Claude Code names the file ``<sessionId>.jsonl``). Lines without a
   ``sessionId``, or with another one (sub-agents and resumed sessions write the parent's id), are dropped.
+- A renamed log (``session-<sessionId>.jsonl``, say) is read as the session its lines name: when no
+  ``user`` or ``assistant`` line carries the stem and all that carry an id carry one and the same, that
+  id is the session's, and its figures say so in ``note``. Only an id that can name a chunk file is
+  taken (letters, digits, ``.``, ``_``, ``-``; a UUID is one), since the id comes from the file's text.
+- Every session left out says why in ``dropped``; when none is left, the error names each file and why.
 - "User text" is any non-blank text in a kept ``user`` line; a user line carrying only ``tool_result``
   blocks has none. A session without user text is a warm-up: it is dropped, with no chunk.
 - Lines are split on ``\\n`` only: JSON strings may hold U+2028 and other characters that
@@ -13,10 +18,11 @@ Settled beyond the spec:
   are replaced (Claude Code writes UTF-8, a damaged byte should not lose a whole session).
 - Figures per session: ``lines_read`` non-blank lines, ``lines_kept`` lines passing the type and id
   filter, ``chars_before`` characters of the file, ``chars_after`` characters of its chunks (0 for a
-  warm-up).
+  warm-up), and the ``note`` and ``dropped`` texts (empty when there is nothing to say).
 """
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +30,11 @@ from pathlib import Path
 from runs.errors import InputError
 from runs.gather_bounds import GatherBounds
 
-from .chunks import Chunk, chunk_elements, to_xml
+from .chunks import KEPT_TYPES, Chunk, chunk_elements, to_xml
 
 SESSION_SUFFIX = ".jsonl"
 AGENT_PREFIX = "agent-"  # Claude Code's sub-agent logs, next to the main sessions
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class SessionStats:
     chars_after: int
     chunks: int
     warmup: bool
+    note: str = ""  # how the session was read, when that is not the plain way (a renamed file)
+    dropped: str = ""  # why the session has no chunk, when it has none
 
 
 # --- finding the logs ---------------------------------------------------------------------------------
@@ -134,13 +143,34 @@ def read_session(path: Path) -> list[dict]:
     return _parse_lines(_read_text(path), path)
 
 
+def _line_ids(records: Sequence[dict]) -> list[str]:
+    """The session ids the user and assistant lines carry, in order of first appearance."""
+    ids = (r.get("sessionId") for r in records if r.get("type") in KEPT_TYPES)
+    return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
+
+
 def session_id_of(path: Path, records: Sequence[dict]) -> str:
     """The session's id: the file's stem, since Claude Code names each log ``<sessionId>.jsonl``.
 
-    ``records`` are not consulted: a log holds lines of other sessions too (a resumed session repeats its
-    parent's), so the lines cannot say which one the file is; the file name can.
+    A log holds lines of other sessions too (a resumed session repeats its parent's), so while any line
+    carries the stem, the file name says which session the file is. A renamed file's lines do not carry
+    its stem: when they all carry one id, that is the session (module docstring).
     """
-    return Path(path).name.removesuffix(SESSION_SUFFIX)
+    stem = Path(path).name.removesuffix(SESSION_SUFFIX)
+    ids = _line_ids(records)
+    if stem not in ids and len(ids) == 1 and _SESSION_ID.fullmatch(ids[0]):
+        return ids[0]
+    return stem
+
+
+def _dropped(records: Sequence[dict], session_id: str, lines_kept: int) -> str:
+    if lines_kept:
+        return "no user text: a warm-up"
+    ids = _line_ids(records)
+    if not ids:
+        return "no user or assistant line with a session id"
+    shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    return f"no line of session {session_id} (its lines are of {shown})"
 
 
 # --- all sessions -------------------------------------------------------------------------------------
@@ -167,6 +197,7 @@ def preprocess(paths: Sequence[Path]) -> tuple[list[Chunk], list[SessionStats]]:
         warmup = counts.user_texts == 0
         own = [] if warmup else chunk_elements(elements, session_id)
         chunks.extend(own)
+        stem = Path(path).name.removesuffix(SESSION_SUFFIX)
         stats.append(
             SessionStats(
                 session_id=session_id,
@@ -177,9 +208,11 @@ def preprocess(paths: Sequence[Path]) -> tuple[list[Chunk], list[SessionStats]]:
                 chars_after=sum(len(chunk.text) for chunk in own),
                 chunks=len(own),
                 warmup=warmup,
+                note=f"renamed: {Path(path).name} holds session {session_id}" if session_id != stem else "",
+                dropped=_dropped(records, session_id, counts.lines_kept) if warmup else "",
             )
         )
     if not chunks:
-        names = ", ".join(str(path) for path in paths)
-        raise InputError(f"no session has user text (all warm-ups): {names}", "sessions")
+        reasons = "; ".join(f"{s.path}: {s.dropped}" for s in stats)
+        raise InputError(f"no session is left to analyse: {reasons}", "sessions")
     return chunks, stats
