@@ -12,6 +12,7 @@ run: setup
 test: setup
 	$(VENV_PY) -m ruff check .
 	$(VENV_PY) -m ruff format --check .
+	$(VENV_PY) -m mypy
 	$(VENV_PY) manage.py makemigrations --check --dry-run
 	@scripts/ensure-chromium
 	$(VENV_PY) -m pytest

@@ -137,7 +137,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "erkweb.sqlite3",
+            "NAME": str(DATA_DIR / "erkweb.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock when a transaction starts, so two workers never
                 # both read then both try to upgrade to a write (SQLite's "database is locked").

@@ -7,15 +7,16 @@ nothing to measure (no items, or a correlation that is undefined), never a made-
 import math
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 
-def _check_pairs(a: Sequence, b: Sequence) -> int:
+def _check_pairs(a: Sequence[Any], b: Sequence[Any]) -> int:
     if len(a) != len(b):
         raise ValueError(f"paired sequences differ in length ({len(a)} and {len(b)})")
     return len(a)
 
 
-def agreement(a: Sequence[str], b: Sequence[str]) -> float | None:
+def agreement(a: Sequence[object], b: Sequence[object]) -> float | None:
     """Share of positions where ``a[i] == b[i]`` (audit-scan: the same tier), from 0.0 to 1.0.
 
     None for empty inputs (there is nothing to agree on). ValueError when the lengths differ.
@@ -111,13 +112,13 @@ def mean_abs_diff(a: Sequence[float], b: Sequence[float]) -> float | None:
     return sum(abs(x - y) for x, y in zip(a, b, strict=True)) / n
 
 
-def mismatch_share(a: Sequence, b: Sequence) -> float | None:
+def mismatch_share(a: Sequence[Any], b: Sequence[Any]) -> float | None:
     """Share of positions where the values differ (``1 - agreement``); None for empty inputs."""
     share = agreement(a, b)
     return None if share is None else 1 - share
 
 
-def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] = ()) -> dict:
+def confusion_matrix(a: Sequence[str], b: Sequence[str], labels: Sequence[str] = ()) -> dict[str, Any]:
     """``{label_a: {label_b: count}}`` over every label (``labels`` then any other seen), zeros included."""
     _check_pairs(a, b)
     categories = list(dict.fromkeys([*labels, *a, *b]))

@@ -78,7 +78,7 @@ def compare_runs(run_id_a: str, run_id_b: str) -> Any:
     return presentation.compare(run_a, run_b)
 
 
-def comparison_json(comparison: Any) -> dict:
+def comparison_json(comparison: Any) -> dict[str, Any]:
     """The comparison as one JSON-safe object (``erk compare --json``)."""
     return presentation_of(comparison.operation).comparison_json(comparison)
 
@@ -88,7 +88,7 @@ def comparison_text(comparison: Any) -> str:
     return presentation_of(comparison.operation).comparison_text(comparison)
 
 
-def side_json(side: Side) -> dict:
+def side_json(side: Side) -> dict[str, Any]:
     run = side.run
     return {
         "run_id": run.run_id,

@@ -73,7 +73,7 @@ def _csv(run: Run) -> str:
     return out.getvalue()
 
 
-def _csv_cell(value) -> str:
+def _csv_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -3,9 +3,12 @@ validation is the engine's own (``prepare_run``): the form only maps its errors 
 are about, so the page and the command line refuse exactly the same inputs."""
 
 import os
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.forms import BoundField
 
 from . import engine
 from .errors import InputError
@@ -64,22 +67,25 @@ class NewRunForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["operation"].choices = [(op.name, op.title) for op in operations()]
-        self.fields["model"].choices = model_choices()
-        self.fields["compare_model"].choices = [("", "no comparison"), *model_choices()]
+        self._choices("operation", [(op.name, op.title) for op in operations()])
+        self._choices("model", model_choices())
+        self._choices("compare_model", [("", "no comparison"), *model_choices()])
         self.param_fields: list[ParamField] = param_fields(_declarations())
         for entry in self.param_fields:
             entry.field.help_text = entry.help(prefixed=False)
             self.fields[entry.name] = entry.field
         self.prepared: list[engine.Prepared] = []
 
-    def shared_fields(self):
+    def _choices(self, name: str, choices: list[tuple[str, str]]) -> None:
+        cast(forms.ChoiceField, self.fields[name]).choices = choices
+
+    def shared_fields(self) -> list[BoundField]:
         """The fields several operations take, shown above every operation's own."""
         return [self[entry.name] for entry in self.param_fields if entry.shared]
 
-    def sections(self):
+    def sections(self) -> list[tuple[str, list[BoundField]]]:
         """``[(operation name, its own fields)]``: each in a fieldset the page shows for that operation."""
         return [
             (op.name, [self[e.name] for e in self.param_fields if e.operations == [op.name]])
@@ -87,7 +93,7 @@ class NewRunForm(forms.Form):
         ]
 
     @classmethod
-    def with_defaults(cls, data=None):
+    def with_defaults(cls, data: Mapping[str, Any] | None = None) -> "NewRunForm":
         first = operations()[0]
         initial = {
             **first.presentation.initial(),
@@ -97,8 +103,8 @@ class NewRunForm(forms.Form):
         }
         return cls(data, initial=initial)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if self.errors:
             return data
         op = get_operation(data["operation"])

@@ -19,7 +19,7 @@ class PathRefused(ValueError):
     """A path that may not be used; the message says why and quotes the path (shortened)."""
 
 
-def shown(value) -> str:
+def shown(value: object) -> str:
     """A value from the agent as it may appear in a message: short, and valid UTF-8 (a lone surrogate
     from the model's JSON would make the next request unsendable)."""
     text = value if isinstance(value, str) else repr(value)

@@ -4,11 +4,13 @@ Kept out of the views (which only load, call and render) and out of the template
 """
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
-from .models import BatchStatus, ItemResult, Run
+from .models import Batch, BatchStatus, ItemResult, Run
 from .operations import operations
 from .operations.presentation import Presentation, Scanned
 
@@ -29,7 +31,7 @@ class Progress:
         return round(100 * self.batches_verified / self.batches_total) if self.batches_total else 0
 
 
-def progress(batches) -> Progress:
+def progress(batches: Sequence[Batch]) -> Progress:
     verified = [b for b in batches if b.status == BatchStatus.VERIFIED]
     return Progress(
         batches_total=len(batches),
@@ -40,7 +42,7 @@ def progress(batches) -> Progress:
     )
 
 
-def history_queryset(params) -> QuerySet:
+def history_queryset(params: Mapping[str, str]) -> QuerySet[Run]:
     """Runs newest first, filtered by operation, model and status, searched by run id or by what they
     were about (each operation's ``search_params``: the docs folder, the repository, the title...)."""
     runs = Run.objects.all()
@@ -66,7 +68,7 @@ class HistoryRow:
     groups: list[tuple[str, int]]  # the operation's groups column; empty shows a dash
 
 
-def history_rows(runs) -> list[HistoryRow]:
+def history_rows(runs: Iterable[Run]) -> list[HistoryRow]:
     """The history's rows for one page of runs: each operation says what its runs were about and which
     of its groups to show; the group counts of the whole page come in one query."""
     runs = list(runs)
@@ -84,7 +86,7 @@ def history_rows(runs) -> list[HistoryRow]:
             HistoryRow(
                 run=run,
                 scanned=presentation.scanned(run),
-                items=known if known is not None else run.item_count,
+                items=known if known is not None else getattr(run, "item_count", 0),
                 groups=presentation.history_groups(counts[run.pk]),
             )
         )
@@ -106,13 +108,13 @@ class Turn:
     """One entry of a transcript, made readable: blocks with long text folded."""
 
     role: str
-    blocks: list[dict] = field(default_factory=list)
-    usage: dict | None = None
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
     stop_reason: str | None = None
     seconds: float | None = None
 
 
-def _text_block(kind: str, text: str, name: str = "", is_error: bool = False) -> dict:
+def _text_block(kind: str, text: str, name: str = "", is_error: bool = False) -> dict[str, Any]:
     lines = len(text.splitlines())
     folded = lines > FOLD_LINES or len(text) > FOLD_CHARS
     return {
@@ -125,7 +127,7 @@ def _text_block(kind: str, text: str, name: str = "", is_error: bool = False) ->
     }
 
 
-def _tool_input(tool_input) -> str:
+def _tool_input(tool_input: object) -> str:
     """A tool call's input, readable: ``key: value`` lines, and a long text (write_file's content) as is
     below its key rather than as one JSON string full of ``\\n``."""
     if not isinstance(tool_input, dict):
@@ -139,7 +141,7 @@ def _tool_input(tool_input) -> str:
     return "\n".join(lines)
 
 
-def transcript_turns(transcript: list[dict]) -> list[Turn]:
+def transcript_turns(transcript: list[dict[str, Any]]) -> list[Turn]:
     turns = []
     for entry in transcript:
         role = entry.get("role", "?")

@@ -1,10 +1,12 @@
 """A run as one JSON-safe object: what ``erk show --json`` prints and, later, ``export.json`` serves."""
 
+from typing import Any
+
 from .models import Run
 from .operations import get_operation
 
 
-def run_json(run: Run) -> dict:
+def run_json(run: Run) -> dict[str, Any]:
     op = get_operation(run.operation)
     data = {
         "run_id": run.run_id,

@@ -9,7 +9,7 @@ through the same verification.
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from runs.tools import Toolbox
 
@@ -44,10 +44,10 @@ class PlannedBatch:
 class Plan:
     """What ``prepare`` decided before anything is created: it is all recorded in the run."""
 
-    params: dict  # normalised params (absolute paths, ISO dates), JSON-safe
+    params: dict[str, Any]  # normalised params (absolute paths, ISO dates), JSON-safe
     items: list[str]  # the gathered item order
     batches: list[PlannedBatch]
-    summary: dict = field(default_factory=dict)  # counts and notes shown with the run
+    summary: dict[str, Any] = field(default_factory=dict)  # counts and notes shown with the run
     item_sizes: dict[str, int] = field(default_factory=dict)  # characters per item, for estimates
     files: dict[str, str] = field(
         default_factory=dict
@@ -66,7 +66,7 @@ class ItemRow:
     batch_index: int
     score: int | None
     group: str
-    data: dict
+    data: dict[str, Any]
 
 
 @dataclass
@@ -87,11 +87,12 @@ class Operation:
     # What the pages, the command line, the comparison and the exports show of it (presentation.py).
     presentation: ClassVar["Presentation"]
 
-    def prepare(self, params: dict, *, agents: int, as_of: date) -> Plan:
+    def prepare(self, params: dict[str, Any], *, agents: int, as_of: date) -> Plan:
         raise NotImplementedError
 
-    def system_prompt(self, run: "Run", batch: "Batch") -> str:
-        """Shared instructions; identical for every batch of a stage, so the prompt cache can serve it."""
+    def system_prompt(self, run: "Run | None", batch: "Batch | None") -> str:
+        """Shared instructions; identical for every batch of a stage, so the prompt cache can serve it.
+        The new-run preview asks with no run and no batch, for its estimate."""
         raise NotImplementedError
 
     def batch_message(self, run: "Run", batch: "Batch") -> str:
@@ -124,6 +125,6 @@ class Operation:
         """Items per group, for operations that show their groups as cards on the run page."""
         return {}
 
-    def summary_json(self, run: "Run") -> dict:
+    def summary_json(self, run: "Run") -> dict[str, Any]:
         """Operation-specific fields of ``erk show --json``."""
         return {}

@@ -22,13 +22,13 @@ class LinesField(forms.CharField):
 
     widget = forms.Textarea
 
-    def __init__(self, *, metavar: str = "VALUE", **kwargs):
+    def __init__(self, *, metavar: str = "VALUE", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.metavar = metavar  # what ``erk run --help`` calls each value
         self.widget.attrs.setdefault("placeholder", "one per line")
 
-    def to_python(self, value) -> list[str]:  # type: ignore[override]
-        text = super().to_python(value)
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
         return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -79,7 +79,7 @@ class Presentation:
         return sorted(counts.items())
 
     # --- exports --------------------------------------------------------------------------------------
-    def csv_row(self, run: "Run", item: "ItemResult") -> list:
+    def csv_row(self, run: "Run", item: "ItemResult") -> list[Any]:
         """One item as a CSV row, in ``csv_columns`` order."""
         return [run.run_id, item.key, item.score, item.group]
 
@@ -89,7 +89,7 @@ class Presentation:
         and ``operation``, and is what the ``compare`` partial shows."""
         raise NotImplementedError
 
-    def comparison_json(self, comparison: Any) -> dict:
+    def comparison_json(self, comparison: Any) -> dict[str, Any]:
         raise NotImplementedError
 
     def comparison_text(self, comparison: Any) -> str:

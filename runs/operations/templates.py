@@ -11,10 +11,10 @@ from django.template.loaders.filesystem import Loader as FilesystemLoader
 
 
 class Loader(FilesystemLoader):
-    def get_dirs(self):
+    def get_dirs(self) -> list[str | Path]:
         from . import operations
 
-        dirs = []
+        dirs: list[str | Path] = []
         for op in operations():
             folder = Path(inspect.getfile(type(op.presentation))).parent / "templates"
             if folder.is_dir() and folder not in dirs:

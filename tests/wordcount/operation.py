@@ -4,6 +4,7 @@
 import re
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from runs.errors import InputError
 from runs.markdown import table_cell
@@ -19,6 +20,10 @@ _LINE = re.compile(r"(?P<path>[^:\n]+): (?P<words>[0-9]{1,9})")
 _ASSIGNMENT = re.compile(
     r"run: (?P<run>\S+)\nbatch: (?P<index>[0-9]+) of (?P<count>[0-9]+)\noutput: (?P<out>.+)\n"
 )
+
+if TYPE_CHECKING:
+    from runs.models import Batch, Run
+
 
 SYSTEM_PROMPT = f"""{MARKER}
 
@@ -46,7 +51,7 @@ def parse_counts(text: str) -> dict[str, int]:
     return counts
 
 
-def parse_assignment(message: str) -> dict | None:
+def parse_assignment(message: str) -> dict[str, Any] | None:
     match = _ASSIGNMENT.match(message)
     if not match:
         return None
@@ -67,7 +72,7 @@ class WordCount(Operation):
     stages = 1
     param_fields = ("texts_root",)
 
-    def prepare(self, params: dict, *, agents: int, as_of: date) -> Plan:
+    def prepare(self, params: dict[str, Any], *, agents: int, as_of: date) -> Plan:
         if not params.get("texts_root"):
             raise InputError("word-count needs a folder of .txt files (--texts-root)", field="texts_root")
         root = Path(params["texts_root"]).expanduser().resolve()
@@ -92,26 +97,26 @@ class WordCount(Operation):
             item_sizes=sizes,
         )
 
-    def system_prompt(self, run, batch) -> str:
+    def system_prompt(self, run: "Run | None", batch: "Batch | None") -> str:
         return SYSTEM_PROMPT
 
-    def batch_message(self, run, batch) -> str:
+    def batch_message(self, run: "Run", batch: "Batch") -> str:
         files = "".join(f"- {path}\n" for path in batch.inputs)
         head = f"run: {run.run_id}\nbatch: {batch.index} of {run.batches.count()}\n"
         return f"{head}output: {batch.output_path}\nfiles:\n{files}"
 
-    def toolbox(self, run, batch, output: Path) -> Toolbox:
+    def toolbox(self, run: "Run", batch: "Batch", output: Path) -> Toolbox:
         root = Path(run.params["texts_root"])
         return Toolbox(read_root=root, repo_root=root, output_path=output)
 
-    def local_output(self, run, batch) -> str:
+    def local_output(self, run: "Run", batch: "Batch") -> str:
         root = Path(run.params["texts_root"])
         return "".join(
             f"{path}: {count_words((root / path).read_text(encoding='utf-8', errors='replace'))}\n"
             for path in batch.inputs
         )
 
-    def check_output(self, run, batch, text: str) -> None:
+    def check_output(self, run: "Run", batch: "Batch", text: str) -> None:
         counts = parse_counts(text)
         for path in batch.inputs:
             if path not in counts:
@@ -121,7 +126,7 @@ class WordCount(Operation):
                 raise OutputRejected(f"unexpected: {path}")
         return None
 
-    def aggregate(self, run, texts: dict[int, str]) -> Aggregate:
+    def aggregate(self, run: "Run", texts: dict[int, str]) -> Aggregate:
         rows = []
         for index, text in sorted(texts.items()):
             for path, words in parse_counts(text).items():
@@ -130,11 +135,12 @@ class WordCount(Operation):
                     ItemRow(key=path, batch_index=index, score=words, group=group, data={"words": words})
                 )
         rows.sort(key=lambda row: row.key)
-        lines = ["# Word count", "", f"{len(rows)} files, {sum(r.score for r in rows)} words.", ""]
+        total = sum(row.data["words"] for row in rows)
+        lines = ["# Word count", "", f"{len(rows)} files, {total} words.", ""]
         lines += ["| File | Words |", "| --- | ---: |"]
         lines += [f"| {table_cell(row.key)} | {row.score} |" for row in rows]
         return Aggregate(report="\n".join(lines) + "\n", items=rows)
 
-    def group_counts(self, run) -> dict[str, int]:
+    def group_counts(self, run: "Run") -> dict[str, int]:
         groups = list(run.items.values_list("group", flat=True))
         return {group: groups.count(group) for group in ("LONG", "SHORT")}

@@ -1,5 +1,7 @@
 """The simulated word-count agent: reads every file in one turn, writes the counts, ends."""
 
+from dataclasses import dataclass
+
 from runs.operations.base import final_message
 from runs.simulator.players import (
     Conversation,
@@ -17,20 +19,19 @@ from runs.tools import EMPTY_FILE_RESULT
 from .operation import MARKER, count_words, parse_assignment
 
 
+@dataclass(frozen=True)
+class Assignment:
+    run_id: str
+    index: int
+
+
 class WordCountPlayer(Player):
     name = "word-count"
     marker = MARKER
 
-    def assignment(self, conversation: Conversation):
+    def assignment(self, conversation: Conversation) -> Assignment | None:
         found = parse_assignment(conversation.first_user_text)
-        if found is None:
-            return None
-
-        class Assignment:
-            run_id = found["run_id"]
-            index = found["index"]
-
-        return Assignment
+        return Assignment(found["run_id"], found["index"]) if found else None
 
     def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
         found = parse_assignment(conversation.first_user_text)

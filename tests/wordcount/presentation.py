@@ -1,12 +1,16 @@
 """What the pages, the command line, the comparison and the exports show of word-count."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 
 from runs.agreement import agreement, mean_abs_diff
 from runs.compare import Side, side_json
 from runs.operations.presentation import Presentation, Scanned
+
+if TYPE_CHECKING:
+    from runs.models import ItemResult, Run
 
 
 @dataclass
@@ -32,18 +36,18 @@ class WordCountPresentation(Presentation):
             )
         }
 
-    def scanned(self, run) -> Scanned:
+    def scanned(self, run: "Run") -> Scanned:
         return Scanned(path=run.params.get("texts_root") or "")
 
-    def text_lines(self, run) -> list[str]:
+    def text_lines(self, run: "Run") -> list[str]:
         return [f"texts: {run.params.get('texts_root')} ({run.summary.get('files', 0)} files)"]
 
-    def csv_row(self, run, item) -> list:
+    def csv_row(self, run: "Run", item: "ItemResult") -> list[Any]:
         return [run.run_id, item.key, item.score, item.group.lower()]
 
-    def compare(self, run_a, run_b) -> WordCountComparison:
-        words_a = dict(run_a.items.values_list("key", "score"))
-        words_b = dict(run_b.items.values_list("key", "score"))
+    def compare(self, run_a: "Run", run_b: "Run") -> WordCountComparison:
+        words_a = {key: n for key, n in run_a.items.values_list("key", "score") if n is not None}
+        words_b = {key: n for key, n in run_b.items.values_list("key", "score") if n is not None}
         common = sorted(set(words_a) & set(words_b))
         return WordCountComparison(
             a=Side.of(run_a, len(words_a)),
@@ -55,7 +59,7 @@ class WordCountPresentation(Presentation):
             mean_difference=mean_abs_diff([words_a[k] for k in common], [words_b[k] for k in common]),
         )
 
-    def comparison_json(self, c: WordCountComparison) -> dict:
+    def comparison_json(self, c: WordCountComparison) -> dict[str, Any]:
         return {
             "operation": c.operation,
             "a": side_json(c.a),

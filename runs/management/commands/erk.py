@@ -44,8 +44,8 @@ class Command(BaseCommand):
         for entry in param_fields([(op.name, op.presentation.form_fields()) for op in operations()]):
             label = str(entry.field.label or entry.name.replace("_", " ")).lower()
             help_text = entry.help(prefixed=True)
-            lines = isinstance(entry.field, LinesField)
-            extra = {"nargs": "+", "metavar": entry.field.metavar} if lines else {}
+            field = entry.field
+            extra = {"nargs": "+", "metavar": field.metavar} if isinstance(field, LinesField) else {}
             run.add_argument(
                 f"--{entry.name.replace('_', '-')}",
                 dest=entry.name,

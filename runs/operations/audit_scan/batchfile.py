@@ -10,6 +10,7 @@ blocks, and keys in any order within a block.
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .signals import BOOL_KEYS, INT_KEYS, SIGNAL_KEYS
 
@@ -29,7 +30,7 @@ class BatchFileError(ValueError):
         self.reason = reason
 
 
-def _render(key: str, value) -> str:
+def _render(key: str, value: object) -> str:
     if key in BOOL_KEYS:
         if not isinstance(value, bool):
             raise ValueError(f"{key} must be a bool, not {value!r}")
@@ -44,12 +45,12 @@ def _render(key: str, value) -> str:
     return value
 
 
-def format_block(record: dict) -> str:
+def format_block(record: dict[str, Any]) -> str:
     """The 13 ``key: value`` lines of one doc, in SIGNAL_KEYS order, without a trailing newline."""
     return "\n".join(f"{key}: {_render(key, record[key])}" for key in SIGNAL_KEYS)
 
 
-def format_batch(records: Iterable[dict]) -> str:
+def format_batch(records: Iterable[dict[str, Any]]) -> str:
     return "\n\n".join(format_block(record) for record in records) + "\n"
 
 
@@ -68,7 +69,7 @@ def _blocks(text: str) -> list[list[str]]:
     return blocks
 
 
-def _parse_value(where: str, key: str, value: str):
+def _parse_value(where: str, key: str, value: str) -> int | bool | str:
     if key in INT_KEYS:
         if not _WHOLE_NUMBER.fullmatch(value):
             raise BatchFileError(f"{where}: {key} is not a whole number")
@@ -83,9 +84,9 @@ def _parse_value(where: str, key: str, value: str):
     return value
 
 
-def _parse_block(number: int, lines: list[str]) -> dict:
+def _parse_block(number: int, lines: list[str]) -> dict[str, Any]:
     where = f"block {number}"
-    record: dict = {}
+    record: dict[str, Any] = {}
     for line_number, line in enumerate(lines, start=1):
         match = _KEY_VALUE.fullmatch(line)
         if not match:
@@ -102,7 +103,7 @@ def _parse_block(number: int, lines: list[str]) -> dict:
     return {key: record[key] for key in SIGNAL_KEYS}
 
 
-def parse_batch(text: str, expected: Sequence[str]) -> list[dict]:
+def parse_batch(text: str, expected: Sequence[str]) -> list[dict[str, Any]]:
     """The typed records of a batch file that covers exactly ``expected``; else BatchFileError.
 
     Line numbers in reasons count from the first line of their block. Coverage is checked only once

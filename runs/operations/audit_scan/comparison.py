@@ -9,6 +9,7 @@ nothing to measure (no common items, or a correlation that is undefined), never 
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 from runs.agreement import agreement, cohens_kappa, confusion_matrix, mean_abs_diff, mismatch_share, spearman
 from runs.compare import Side, side_json
@@ -34,11 +35,11 @@ def tier_gap(tier_a: str, tier_b: str) -> int:
     return 1
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def signal_kind(name: str, values: Sequence = ()) -> str:
+def signal_kind(name: str, values: Sequence[Any] = ()) -> str:
     """``"numeric"`` (a mean absolute difference means something) or ``"exact"`` (only equality does).
 
     audit-scan's whole-number signals are numeric; its strings and booleans (``last_audited``,
@@ -53,7 +54,7 @@ def signal_kind(name: str, values: Sequence = ()) -> str:
     return "numeric" if present and all(_is_number(v) for v in present) else "exact"
 
 
-def signal_names(signal_dicts: Sequence[dict]) -> list[str]:
+def signal_names(signal_dicts: Sequence[dict[str, Any]]) -> list[str]:
     """The compared signals: every key seen, in SIGNAL_KEYS order, then any others by name; no 'path'."""
     seen = {key for signals in signal_dicts for key in signals} - IDENTITY_SIGNALS
     known = [key for key in SIGNAL_KEYS if key in seen]
@@ -67,8 +68,8 @@ class ItemRow:
     score_b: int | None
     tier_a: str
     tier_b: str
-    signals_a: dict
-    signals_b: dict
+    signals_a: dict[str, Any]
+    signals_b: dict[str, Any]
     differing: tuple[str, ...]  # signals whose values differ, in SIGNAL_KEYS order, never 'path'
     score_gap: int | None  # |score_a - score_b|; None when either score is missing
     tier_gap: int  # see tier_gap()
@@ -82,7 +83,7 @@ class ItemRow:
         """``(signal, value in a, value in b)`` for each differing signal, in ``differing`` order."""
         return [(name, self.signals_a.get(name), self.signals_b.get(name)) for name in self.differing]
 
-    def sort_key(self):
+    def sort_key(self) -> tuple[int, int, int, str]:
         """Biggest disagreement first: tier gap, then score gap, then how many signals differ, then key."""
         return (-self.tier_gap, -(self.score_gap or 0), -len(self.differing), self.key)
 
@@ -99,7 +100,7 @@ class Comparison:
     kappa: float | None
     spearman: float | None  # over the common items that have a score on both sides
     # {signal: {"kind": "numeric", "mad": x}} or {signal: {"kind": "exact", "mismatch": share}}
-    signal_mad: dict[str, dict]
+    signal_mad: dict[str, dict[str, Any]]
     ground_truth: str | None  # "a" or "b": the side run by the local executor, when exactly one is
     accuracy: dict[str, float] | None  # per signal, the other side vs the ground truth
     confusion: dict[str, dict[str, int]]  # {tier_a: {tier_b: count}} over the common items
@@ -112,7 +113,7 @@ class Comparison:
         return self.a if name == "a" else self.b
 
 
-def _load_items(run: Run) -> dict[str, tuple[int | None, str, dict]]:
+def _load_items(run: Run) -> dict[str, tuple[int | None, str, dict[str, Any]]]:
     """``{key: (score, tier, signals)}`` in the run's item order, in one query: an audit-scan item's group
     is its tier and its data its signals."""
     rows = ItemResult.objects.filter(run=run).order_by("position", "key")
@@ -122,7 +123,7 @@ def _load_items(run: Run) -> dict[str, tuple[int | None, str, dict]]:
     }
 
 
-def _item_row(key: str, item_a: tuple, item_b: tuple, names: list[str]) -> ItemRow:
+def _item_row(key: str, item_a: tuple[Any, ...], item_b: tuple[Any, ...], names: list[str]) -> ItemRow:
     score_a, tier_a, signals_a = item_a
     score_b, tier_b, signals_b = item_b
     return ItemRow(
@@ -139,8 +140,10 @@ def _item_row(key: str, item_a: tuple, item_b: tuple, names: list[str]) -> ItemR
     )
 
 
-def _signal_metrics(rows: list[ItemRow], names: list[str], all_signals: list[dict]) -> dict[str, dict]:
-    metrics: dict[str, dict] = {}
+def _signal_metrics(
+    rows: list[ItemRow], names: list[str], all_signals: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    metrics: dict[str, dict[str, Any]] = {}
     for name in names:
         values_a = [row.signals_a.get(name) for row in rows]
         values_b = [row.signals_b.get(name) for row in rows]
@@ -166,7 +169,7 @@ def _ground_truth(a: Side, b: Side) -> str | None:
 
 
 def _accuracy(rows: list[ItemRow], names: list[str], truth: str) -> dict[str, float]:
-    def values(row: ItemRow, side: str) -> dict:
+    def values(row: ItemRow, side: str) -> dict[str, Any]:
         return row.signals_a if side == "a" else row.signals_b
 
     other = "b" if truth == "a" else "a"
@@ -194,7 +197,7 @@ def compare(run_a: Run, run_b: Run) -> Comparison:
     )
     tiers_a = [row.tier_a for row in common]
     tiers_b = [row.tier_b for row in common]
-    scored = [row for row in common if row.score_a is not None and row.score_b is not None]
+    scored = [(a, b) for row in common if (a := row.score_a) is not None and (b := row.score_b) is not None]
     truth = _ground_truth(side_a, side_b)
     return Comparison(
         a=side_a,
@@ -205,7 +208,7 @@ def compare(run_a: Run, run_b: Run) -> Comparison:
         only_b=[key for key in items_b if key not in items_a],
         tier_agreement=agreement(tiers_a, tiers_b),
         kappa=cohens_kappa(tiers_a, tiers_b, TIERS),
-        spearman=spearman([row.score_a for row in scored], [row.score_b for row in scored]),
+        spearman=spearman([a for a, _ in scored], [b for _, b in scored]),
         signal_mad=_signal_metrics(common, names, all_signals),
         ground_truth=truth,
         accuracy=_accuracy(common, names, truth) if truth and common else None,
@@ -213,12 +216,12 @@ def compare(run_a: Run, run_b: Run) -> Comparison:
     )
 
 
-def _json_value(value):
+def _json_value(value: object) -> object:
     """Signal values are JSON already (they came out of a JSONField); anything else becomes a string."""
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
-def comparison_json(c: Comparison) -> dict:
+def comparison_json(c: Comparison) -> dict[str, Any]:
     """The comparison as one JSON-safe object (``erk compare --json``); items in disagreement order."""
     return {
         "a": side_json(c.a),

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -40,7 +41,7 @@ _FrontmatterLoader.yaml_implicit_resolvers = {
 @dataclass(frozen=True)
 class Doc:
     text: str
-    frontmatter: dict | None
+    frontmatter: dict[str, Any] | None
     body: list[str]  # the lines after the frontmatter block; all lines when there is none
 
 

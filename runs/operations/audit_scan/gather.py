@@ -99,12 +99,12 @@ def _walk(scan_root: Path, docs_root: Path, notes: list[str], bounds: GatherBoun
             rel = _rel(path, docs_root)
             is_link = entry.is_symlink()
             real = os.path.realpath(path) if is_link else None
-            if is_link and not inside(real_root, real):
+            if real is not None and not inside(real_root, real):
                 kind = "folder" if is_dir else "file"
                 notes.append(f"Left out {rel}: a symlinked {kind} that leads outside the docs root.")
                 continue
             if is_dir:
-                folder_real = real if is_link else os.path.realpath(path)
+                folder_real = real if real is not None else os.path.realpath(path)
                 if folder_real in ancestors:
                     notes.append(f"Left out {rel}/: a symlinked folder that loops back to a parent.")
                     continue

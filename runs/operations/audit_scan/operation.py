@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from runs.errors import InputError
 from runs.partition import round_robin
@@ -17,6 +18,9 @@ from .presentation import AuditScanPresentation
 from .report import render_report, stats
 from .scoring import TIERS, Scored, score_all
 
+if TYPE_CHECKING:
+    from runs.models import Batch, ItemResult, Run
+
 
 class AuditScan(Operation):
     presentation = AuditScanPresentation()
@@ -25,7 +29,7 @@ class AuditScan(Operation):
     stages = 1
     param_fields = ("docs_root", "repo_root", "category")
 
-    def prepare(self, params: dict, *, agents: int, as_of: date) -> Plan:
+    def prepare(self, params: dict[str, Any], *, agents: int, as_of: date) -> Plan:
         docs_root = Path(params["docs_root"]).expanduser().resolve() if params.get("docs_root") else None
         if docs_root is None:
             raise InputError("audit-scan needs a docs root (--docs-root)", field="docs_root")
@@ -58,10 +62,10 @@ class AuditScan(Operation):
             item_sizes=dict(gathered.sizes),
         )
 
-    def system_prompt(self, run, batch) -> str:
+    def system_prompt(self, run: "Run | None", batch: "Batch | None") -> str:
         return prompts.SYSTEM_PROMPT
 
-    def batch_message(self, run, batch) -> str:
+    def batch_message(self, run: "Run", batch: "Batch") -> str:
         return prompts.batch_message(
             run_id=run.run_id,
             index=batch.index,
@@ -70,24 +74,24 @@ class AuditScan(Operation):
             paths=batch.inputs,
         )
 
-    def toolbox(self, run, batch, output: Path) -> Toolbox:
+    def toolbox(self, run: "Run", batch: "Batch", output: Path) -> Toolbox:
         return Toolbox(
             read_root=Path(run.params["docs_root"]),
             repo_root=Path(run.params["repo_root"]),
             output_path=output,
         )
 
-    def local_output(self, run, batch) -> str:
+    def local_output(self, run: "Run", batch: "Batch") -> str:
         return local_batch_text(batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"]))
 
-    def check_output(self, run, batch, text: str) -> None:
+    def check_output(self, run: "Run", batch: "Batch", text: str) -> None:
         try:
             parse_batch(text, batch.inputs)
         except BatchFileError as exc:
             raise OutputRejected(exc.reason) from None
         return None
 
-    def aggregate(self, run, texts: dict[int, str]) -> Aggregate:
+    def aggregate(self, run: "Run", texts: dict[int, str]) -> Aggregate:
         as_of = date.fromisoformat(run.params["as_of"])
         batch_of: dict[str, int] = {}
         records = []
@@ -110,11 +114,11 @@ class AuditScan(Operation):
         ]
         return Aggregate(report=report, items=rows)
 
-    def group_counts(self, run) -> dict[str, int]:
+    def group_counts(self, run: "Run") -> dict[str, int]:
         tiers = Counter(run.items.values_list("group", flat=True))
         return {tier: tiers.get(tier, 0) for tier in TIERS}
 
-    def summary_json(self, run) -> dict:
+    def summary_json(self, run: "Run") -> dict[str, Any]:
         out = {
             "scanned": run.summary.get("scanned", 0),
             "skipped": run.summary.get("skipped", 0),
@@ -132,5 +136,7 @@ class AuditScan(Operation):
         return out
 
 
-def _as_scored(item) -> Scored:
-    return Scored(path=item.key, score=item.score, tier=item.group, signals=item.data, reasons=())
+def _as_scored(item: "ItemResult") -> Scored:
+    # An audit-scan item always has its score (aggregate saves one for every doc).
+    score = item.score if item.score is not None else 0
+    return Scored(path=item.key, score=score, tier=item.group, signals=item.data, reasons=())

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from runs.markdown import table_cell
 
@@ -24,7 +25,7 @@ STAT_LABELS = (
 )
 
 
-def stats(scored: Sequence[Scored], as_of: date) -> dict:
+def stats(scored: Sequence[Scored], as_of: date) -> dict[str, Any]:
     """The Stats section's numbers, from the signals alone (stored rows carry no reasons).
 
     "More than 30 days ago" counts the docs that the `audit >30d` rule scores, so a `last_audited` that is

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from .docs import parse_audit_date
 
@@ -15,7 +16,7 @@ class Scored:
     path: str
     score: int
     tier: str
-    signals: dict
+    signals: dict[str, Any]
     reasons: tuple[str, ...]  # the Key Signals labels, in the score table's order
 
 
@@ -27,7 +28,7 @@ def is_stale_audit(last_audited: str, as_of: date) -> bool:
     return audited is None or audited < as_of - STALE_AFTER
 
 
-def score(signals: dict, as_of: date) -> tuple[int, list[str]]:
+def score(signals: dict[str, Any], as_of: date) -> tuple[int, list[str]]:
     """Points and the Key Signals labels of every rule that gave (or took) points, in table order."""
     points = 0
     labels: list[str] = []
@@ -78,7 +79,7 @@ def tier_for(score: int) -> str:
     return "SKIP"
 
 
-def score_all(records: Iterable[dict], as_of: date) -> list[Scored]:
+def score_all(records: Iterable[dict[str, Any]], as_of: date) -> list[Scored]:
     """Every record scored, highest score first, then by path."""
     scored = []
     for record in records:

@@ -12,6 +12,7 @@ Unicode-aware). Two readings the spec leaves open are settled here:
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from .docs import Doc, frontmatter_value, parse_doc
 
@@ -163,7 +164,7 @@ def _symbol_refs(prose: list[str]) -> int:
     return count
 
 
-def measure_doc(path: str, doc: Doc, exists: Callable[[str], bool]) -> dict:
+def measure_doc(path: str, doc: Doc, exists: Callable[[str], bool]) -> dict[str, Any]:
     blocks, code, prose = _split_body(doc.body)
     refs = _path_refs(doc.body)
     return {
@@ -183,7 +184,7 @@ def measure_doc(path: str, doc: Doc, exists: Callable[[str], bool]) -> dict:
     }
 
 
-def measure(path: str, text: str, exists: Callable[[str], bool]) -> dict:
+def measure(path: str, text: str, exists: Callable[[str], bool]) -> dict[str, Any]:
     """All 13 batch-file values of one doc; ``exists(rel)`` says whether <repo root>/<rel> exists."""
     return measure_doc(path, parse_doc(text), exists)
 

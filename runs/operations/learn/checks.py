@@ -64,7 +64,8 @@ class Checked:
 
 
 def _check_gap_table(sections: list[Section]) -> None:
-    table = gap_table(find_section(sections, ITEMS_HEADING))
+    found = find_section(sections, ITEMS_HEADING)
+    table = gap_table(found) if found is not None else None
     if table is None:
         raise OutputRejected(f"{ITEMS_HEADING} has no table")
     columns = [bare(cell) for cell in table.header]

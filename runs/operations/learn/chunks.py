@@ -32,6 +32,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape
 
 CHUNK_TOKENS = 20_000
@@ -80,7 +81,7 @@ def _param(value: object) -> str:
     return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
 
 
-def _tool_use(block: dict) -> str:
+def _tool_use(block: dict[str, Any]) -> str:
     name = block.get("name")
     params = block.get("input")
     if isinstance(params, dict):
@@ -126,14 +127,14 @@ def filter_result_lines(lines: list[str]) -> list[str]:
     return kept
 
 
-def _tool_result(block: dict) -> str:
+def _tool_result(block: dict[str, Any]) -> str:
     # Outer line breaks are no lines of output: a result ending in "\n" has no empty last line.
     lines = _result_text(block.get("content")).strip("\n").split("\n")
     body = "\n".join(filter_result_lines(lines))
     return f"<tool_result>{_text(body)}</tool_result>"
 
 
-def _blocks(content: object) -> list[dict]:
+def _blocks(content: object) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     if isinstance(content, list):
@@ -141,7 +142,7 @@ def _blocks(content: object) -> list[dict]:
     return []
 
 
-def to_xml(records: Iterable[dict], session_id: str) -> tuple[list[str], XmlCounts]:
+def to_xml(records: Iterable[dict[str, Any]], session_id: str) -> tuple[list[str], XmlCounts]:
     """The session's elements in order, and the counts of kept lines and user texts (module docstring)."""
     elements: list[str] = []
     kept = user_texts = 0

@@ -6,6 +6,7 @@ each plan's documentation items by priority beside the two plans.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from runs.compare import Side
 from runs.models import Run
@@ -19,11 +20,11 @@ class LearnComparison:
     a: Side
     b: Side
     operation: str
-    candidates_a: list[dict]
-    candidates_b: list[dict]
-    matched: list[tuple[dict, dict]]
-    only_a: list[dict]
-    only_b: list[dict]
+    candidates_a: list[dict[str, Any]]
+    candidates_b: list[dict[str, Any]]
+    matched: list[tuple[dict[str, Any], dict[str, Any]]]
+    only_a: list[dict[str, Any]]
+    only_b: list[dict[str, Any]]
     jaccard: float | None  # |matched| / |union|; None when neither run has a candidate
     items_a: dict[str, list[str]]  # documentation items by priority ("" for none given)
     items_b: dict[str, list[str]]
@@ -36,7 +37,7 @@ def jaccard(keys_a: set[str], keys_b: set[str]) -> float | None:
     return len(keys_a & keys_b) / len(union) if union else None
 
 
-def _candidates(run: Run) -> dict[str, dict]:
+def _candidates(run: Run) -> dict[str, dict[str, Any]]:
     rows = run.items.filter(group=TRIPWIRE).order_by("position")
     return {row.key: row.data for row in rows}
 
@@ -74,8 +75,8 @@ def compare(run_a: Run, run_b: Run) -> LearnComparison:
     )
 
 
-def comparison_json(c: LearnComparison) -> dict:
-    def side(s: Side) -> dict:
+def comparison_json(c: LearnComparison) -> dict[str, Any]:
+    def side(s: Side) -> dict[str, Any]:
         return {
             "run_id": s.run.run_id,
             "model": s.run.model,

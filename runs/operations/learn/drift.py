@@ -11,6 +11,7 @@ repair ``Checked.text`` is the canonical JSON to write back.
 
 import json
 import re
+from typing import Any
 
 from ..base import OutputRejected
 from .markdown import FENCE_CLOSE, fenced_lines, split_lines
@@ -32,7 +33,7 @@ def _unfence(text: str) -> str | None:
     return "\n".join(lines[1:-1])
 
 
-def _repair_candidate(number: int, candidate: dict, warnings: list[str]) -> dict:
+def _repair_candidate(number: int, candidate: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
     renames: dict[str, str] = {}
     dropped: list[str] = []
     if "action" not in candidate:

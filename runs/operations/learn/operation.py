@@ -4,6 +4,7 @@
 import json
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from runs.errors import InputError
 from runs.markdown import table_cell
@@ -18,7 +19,10 @@ from .hints import search_hints
 from .local import analyse
 from .parsers import normalize_action, parse_candidates, parse_plan_items
 from .presentation import LearnPresentation
-from .sessions import discover_sessions, preprocess
+from .sessions import SessionStats, discover_sessions, preprocess
+
+if TYPE_CHECKING:
+    from runs.models import Batch, Run
 
 
 class Learn(Operation):
@@ -32,7 +36,7 @@ class Learn(Operation):
     param_fields = ("title", "repo_root", "range", "sessions", "docs_root", "comments")
 
     # --- before the run ------------------------------------------------------------------------------
-    def prepare(self, params: dict, *, agents: int, as_of: date) -> Plan:
+    def prepare(self, params: dict[str, Any], *, agents: int, as_of: date) -> Plan:
         title = " ".join((params.get("title") or "").split())
         if not title:
             raise InputError("learn needs a title: what the work was (--title)", field="title")
@@ -95,10 +99,10 @@ class Learn(Operation):
         )
 
     # --- the agents ----------------------------------------------------------------------------------
-    def system_prompt(self, run, batch) -> str:
+    def system_prompt(self, run: "Run | None", batch: "Batch | None") -> str:
         return prompts.SYSTEM_PROMPT
 
-    def batch_message(self, run, batch) -> str:
+    def batch_message(self, run: "Run", batch: "Batch") -> str:
         return prompts.batch_message(
             run_id=run.run_id,
             index=batch.index,
@@ -110,7 +114,7 @@ class Learn(Operation):
             inputs=batch.inputs,
         )
 
-    def toolbox(self, run, batch, output: Path) -> Toolbox:
+    def toolbox(self, run: "Run", batch: "Batch", output: Path) -> Toolbox:
         docs_root = run.params.get("docs_root")
         return Toolbox(
             read_root=Path(run.scratch_dir),
@@ -119,7 +123,7 @@ class Learn(Operation):
             docs_root=Path(docs_root) if docs_root else None,
         )
 
-    def local_output(self, run, batch) -> str:
+    def local_output(self, run: "Run", batch: "Batch") -> str:
         scratch = Path(run.scratch_dir)
         toolbox = self.toolbox(run, batch, Path(batch.output_path))
         return analyse(
@@ -132,12 +136,12 @@ class Learn(Operation):
             search=toolbox.search_docs if toolbox.docs_root else (lambda query: "no matches"),
         )
 
-    def check_output(self, run, batch, text: str) -> Repair | None:
+    def check_output(self, run: "Run", batch: "Batch", text: str) -> Repair | None:
         checked = check_file(batch.role, text, title=run.params["title"])
         return Repair(text=checked.text, warnings=tuple(checked.warnings))
 
     # --- after the run -------------------------------------------------------------------------------
-    def aggregate(self, run, texts: dict[int, str]) -> Aggregate:
+    def aggregate(self, run: "Run", texts: dict[int, str]) -> Aggregate:
         batches = {b.index: b for b in run.batches.all()}
         by_kind = {batches[i].role: (i, text) for i, text in texts.items() if batches[i].role != A.SESSION}
         plan_index, plan_text = by_kind[A.PLAN]
@@ -176,7 +180,7 @@ class Learn(Operation):
         report = _report(run, plan_text, rows, batches)
         return Aggregate(report=report, items=rows)
 
-    def summary_json(self, run) -> dict:
+    def summary_json(self, run: "Run") -> dict[str, Any]:
         batches = list(run.batches.order_by("index"))
         stage_models = run.manifest.get("stage_models", {})
         stages = [
@@ -233,7 +237,7 @@ def _agents(*, chunk_names: list[str], with_docs: bool, with_comments: bool) -> 
     return [*stage1, gaps, plan, tripwires]
 
 
-def _docs_root(given, repo_root: Path) -> Path | None:
+def _docs_root(given: str | None, repo_root: Path) -> Path | None:
     if given:
         path = Path(given).expanduser().resolve()
         if not path.is_dir():
@@ -243,7 +247,7 @@ def _docs_root(given, repo_root: Path) -> Path | None:
     return default if default.is_dir() else None
 
 
-def _comments(given) -> list | None:
+def _comments(given: str | None) -> list[Any] | None:
     if not given:
         return None
     path = Path(given).expanduser()
@@ -262,7 +266,7 @@ def _comments(given) -> list | None:
     return data
 
 
-def _stats_json(stats) -> dict:
+def _stats_json(stats: SessionStats) -> dict[str, Any]:
     return {
         "session_id": stats.session_id,
         "path": str(stats.path),
@@ -277,7 +281,7 @@ def _stats_json(stats) -> dict:
     }
 
 
-def _report(run, plan_text: str, rows: list[ItemRow], batches: dict) -> str:
+def _report(run: "Run", plan_text: str, rows: list[ItemRow], batches: dict[int, "Batch"]) -> str:
     """The learn plan, then the tripwire candidates, the agents by stage, and the preprocessing figures."""
     lines = [plan_text.rstrip(), "", "## Tripwire Candidates", ""]
     candidates = [r for r in rows if r.group == "TRIPWIRE"]

@@ -4,6 +4,7 @@ tripwire candidates, the plan's documentation items.
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .agents import (
     CANDIDATE_FIELDS,
@@ -62,6 +63,8 @@ def parse_gap_items(text: str) -> list[GapItem]:
 def parse_candidates(text: str) -> list[Candidate]:
     """The tripwire candidates of a verified file; drift is repaired the same way, so either text works."""
     data, _ = repair(text)
+    if not isinstance(data, dict) or not isinstance(data.get("candidates"), list):
+        raise ValueError("not a verified tripwire-candidates file")
     return [Candidate(**{field: c[field] for field in CANDIDATE_FIELDS}) for c in data["candidates"]]
 
 
@@ -74,13 +77,13 @@ def _priority_in(text: str) -> str | None:
     for pattern in (_PRIORITY_PHRASE, _PRIORITY_WORD):
         match = pattern.search(text)
         if match:
-            return next(group for group in match.groups() if group).upper()
+            return str(next(group for group in match.groups() if group)).upper()
     return None
 
 
 def _group_priority(heading: str) -> str | None:
     """HIGH for sub-headings such as "HIGH Priority", "High priority items (3)" or "Priority: HIGH"."""
-    words = re.findall(r"[A-Za-z]+", re.sub(r"\(.*?\)", " ", heading))
+    words: list[str] = re.findall(r"[A-Za-z]+", re.sub(r"\(.*?\)", " ", heading))
     words = [w for w in words if w.lower() not in ("priority", "priorities", "item", "items")]
     if len(words) == 1 and words[0].upper() in PRIORITIES:
         return words[0].upper()
@@ -112,15 +115,15 @@ def parse_plan_items(text: str) -> list[PlanItem]:
     if found is None:
         return []
     lines = [line for line, fenced in zip(found.body, found.fenced, strict=True) if not fenced]
-    headings = [(i, _SUB_HEADING.match(line)) for i, line in enumerate(lines)]
-    headings = [(i, len(m[1]), (m[2] or "").strip(" \t#")) for i, m in headings if m]
+    matches = [(i, _SUB_HEADING.match(line)) for i, line in enumerate(lines)]
+    headings = [(i, len(m[1]), (m[2] or "").strip(" \t#")) for i, m in matches if m]
     item_levels = [level for _, level, name in headings if not _group_priority(name)]
     if item_levels:
         return _heading_items(lines, headings, min(item_levels))
     return _list_items(lines, headings)
 
 
-def _heading_items(lines: list[str], headings: list, item_level: int) -> list[PlanItem]:
+def _heading_items(lines: list[str], headings: list[Any], item_level: int) -> list[PlanItem]:
     by_line = {i: (level, name) for i, level, name in headings}
     items: list[PlanItem] = []
     group: str | None = None
@@ -143,7 +146,7 @@ def _heading_items(lines: list[str], headings: list, item_level: int) -> list[Pl
     return items
 
 
-def _list_items(lines: list[str], headings: list) -> list[PlanItem]:
+def _list_items(lines: list[str], headings: list[Any]) -> list[PlanItem]:
     fenced = [False] * len(lines)
     table_at = {table.start: table for table in find_tables(lines, fenced)}
     groups = {i: _group_priority(name) for i, _, name in headings}

@@ -1,12 +1,17 @@
 """What the pages, the command line, the comparison and the exports show of learn."""
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 
 from runs.rendering import render_markdown
 
 from ..presentation import LinesField, Presentation, Scanned
 from . import comparison
-from .comparison import TRIPWIRE
+from .comparison import TRIPWIRE, LearnComparison
+
+if TYPE_CHECKING:
+    from runs.models import ItemResult, Run
 
 
 class LearnPresentation(Presentation):
@@ -55,10 +60,10 @@ class LearnPresentation(Presentation):
             ),
         }
 
-    def scanned(self, run) -> Scanned:
+    def scanned(self, run: "Run") -> Scanned:
         return Scanned(path=run.params.get("repo_root") or "", detail=run.params.get("title") or "")
 
-    def text_lines(self, run) -> list[str]:
+    def text_lines(self, run: "Run") -> list[str]:
         if not run.params.get("title"):
             return []
         return [f"title: {run.params['title']} ({run.params.get('range', '')})"]
@@ -68,18 +73,18 @@ class LearnPresentation(Presentation):
         items = sum(n for group, n in counts.items() if group != TRIPWIRE)
         return [("tripwire candidates", tripwires), ("documentation items", items)] if counts else []
 
-    def csv_row(self, run, item) -> list:
+    def csv_row(self, run: "Run", item: "ItemResult") -> list[Any]:
         data = item.data or {}
         return [run.run_id, item.key, item.group, *(data.get(key) for key in self.csv_columns[3:])]
 
-    def compare(self, run_a, run_b):
+    def compare(self, run_a: "Run", run_b: "Run") -> LearnComparison:
         return comparison.compare(run_a, run_b)
 
-    def comparison_json(self, c) -> dict:
+    def comparison_json(self, c: LearnComparison) -> dict[str, Any]:
         return comparison.comparison_json(c)
 
-    def comparison_text(self, c) -> str:
+    def comparison_text(self, c: LearnComparison) -> str:
         return comparison.comparison_text(c)
 
-    def compare_context(self, c) -> dict:
+    def compare_context(self, c: LearnComparison) -> dict[str, Any]:
         return {"plan_a_html": render_markdown(c.plan_a), "plan_b_html": render_markdown(c.plan_b)}

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from runs.errors import InputError
 from runs.gather_bounds import GatherBounds
@@ -121,7 +122,7 @@ def _read_text(path: Path) -> str:
         raise InputError(f"cannot read session file {path}: {exc.strerror}", "sessions") from exc
 
 
-def _parse_lines(text: str, path: Path) -> list[dict]:
+def _parse_lines(text: str, path: Path) -> list[dict[str, Any]]:
     records = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -138,18 +139,18 @@ def _parse_lines(text: str, path: Path) -> list[dict]:
     return records
 
 
-def read_session(path: Path) -> list[dict]:
+def read_session(path: Path) -> list[dict[str, Any]]:
     """Every non-blank line of a session log as a dict; an input error names the first bad line."""
     return _parse_lines(_read_text(path), path)
 
 
-def _line_ids(records: Sequence[dict]) -> list[str]:
+def _line_ids(records: Sequence[dict[str, Any]]) -> list[str]:
     """The session ids the user and assistant lines carry, in order of first appearance."""
     ids = (r.get("sessionId") for r in records if r.get("type") in KEPT_TYPES)
     return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
 
 
-def session_id_of(path: Path, records: Sequence[dict]) -> str:
+def session_id_of(path: Path, records: Sequence[dict[str, Any]]) -> str:
     """The session's id: the file's stem, since Claude Code names each log ``<sessionId>.jsonl``.
 
     A log holds lines of other sessions too (a resumed session repeats its parent's), so while any line
@@ -163,7 +164,7 @@ def session_id_of(path: Path, records: Sequence[dict]) -> str:
     return stem
 
 
-def _dropped(records: Sequence[dict], session_id: str, lines_kept: int) -> str:
+def _dropped(records: Sequence[dict[str, Any]], session_id: str, lines_kept: int) -> str:
     if lines_kept:
         return "no user text: a warm-up"
     ids = _line_ids(records)

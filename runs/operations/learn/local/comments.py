@@ -5,6 +5,7 @@ or ``explain...`` are documentation opportunities; every comment is a key insigh
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from ..agents import COMMENTS, COMMENTS_FILE
 from .text import SEP, basename, code, cut, document
@@ -13,7 +14,7 @@ _DOC_WORD = re.compile(r"\b(?:docs?|document\w*|readme|explain\w*)\b", re.I)
 
 
 def analyse_comments(title: str, inputs: Mapping[str, str]) -> str:
-    comments: list[dict] = []
+    comments: list[dict[str, Any]] = []
     problems = []
     for path in sorted(inputs):
         if basename(path) != COMMENTS_FILE:
@@ -25,7 +26,7 @@ def analyse_comments(title: str, inputs: Mapping[str, str]) -> str:
             continue
         comments += [c for c in (data if isinstance(data, list) else []) if isinstance(c, dict)]
 
-    def field_of(comment: dict, key: str) -> str:
+    def field_of(comment: dict[str, Any], key: str) -> str:
         value = comment.get(key)
         return "" if value is None else " ".join(str(value).split())
 

@@ -34,9 +34,11 @@ def analyse_plan(title: str, inputs: Mapping[str, str]) -> str:
     context = [f"The work: “{title}”."]
     for path in sorted(inputs):
         if basename(path) == OUTPUT_FILE[DIFF]:
-            summary = [line for line in section_lines(inputs[path], "Documentation Summary") if line.strip()]
-            if summary:
-                context.append(f"The diff: {summary[0].strip()}")
+            diff_summary = [
+                line for line in section_lines(inputs[path], "Documentation Summary") if line.strip()
+            ]
+            if diff_summary:
+                context.append(f"The diff: {diff_summary[0].strip()}")
     analyses = sorted(basename(p) for p in inputs if not is_gaps(p))
     context.append("Built from the gap analysis" + (f" and {', '.join(analyses)}." if analyses else "."))
     priorities = Counter(r.priority for r in doc_rows)

@@ -185,8 +185,11 @@ def analyse_session(title: str, inputs: Mapping[str, str]) -> str:
     touched_by: dict[str, set[str]] = {}
     for call in calls:
         if call.tool in EDIT_TOOLS:
-            path = call.params.get("file_path") or call.params.get("notebook_path") or call.params.get("path")
-            if path:
+            found = (
+                call.params.get("file_path") or call.params.get("notebook_path") or call.params.get("path")
+            )
+            if found:
+                path = found
                 touched[path] += 1
                 touched_by.setdefault(path, set()).add(call.tool)
     opportunities = [
