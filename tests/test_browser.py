@@ -291,6 +291,12 @@ def test_pages_at_phone_width(browser, app):
     page = context.new_page()
     page.goto(app["base"] + "/")
     shot(page, "history-phone")
+    # The history at phone width: each run a card, what it was about readable without scrolling sideways.
+    assert page.evaluate("document.querySelector('table.runs').scrollWidth") <= 390
+    what = page.locator("table.runs tbody .what").first
+    expect(what).to_be_visible()
+    box = what.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     page.locator("table.runs tbody a").first.click()
     expect(page.locator("#run-status")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
