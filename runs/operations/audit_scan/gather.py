@@ -60,7 +60,7 @@ def _safe_name(rel: str) -> bool:
     return not any(unicodedata.category(char) in _UNSAFE_CATEGORIES for char in rel)
 
 
-def _listing(folder: Path, bounds: GatherBounds) -> list[os.DirEntry]:
+def _listing(folder: Path, bounds: GatherBounds) -> list[os.DirEntry[str]]:
     # Counted while listing, not after: one folder of a million entries must hit the bound, not be
     # listed and sorted first.
     entries = []
