@@ -20,6 +20,12 @@ once the response that wrote it has begun, so requests that arrive together (the
 batches) each pay the write (https://platform.claude.com/docs/en/build-with-claude/prompt-caching: a
 cache entry is available only once the first response has begun; parallel requests sent before then miss).
 
+A Message Batch's requests all arrive when the batch is created (message_batches.py): each of them reads
+only what was written before then (`plan(body, as_of=created)`), even when it is processed later, and
+what it writes is readable from the moment it is processed, to later batches and to /v1/messages. So
+two requests of one batch never share a write, as two concurrent /v1/messages requests never do (the
+strict choice: the batch processing page calls cache hits in batches "best-effort").
+
 `cache_control` markers themselves are not part of the hashed content: moving a breakpoint must not
 change the identity of the text in front of it.
 
@@ -146,7 +152,9 @@ class PromptCache:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, int]] = {}  # hash -> (expires at, ttl seconds)
+        # hash -> (expires at, ttl seconds, written at): the time of the write that made it live, kept
+        # through refreshes, so that a batch's requests can tell what was readable when the batch arrived.
+        self._entries: dict[str, tuple[float, int, float]] = {}
 
     def clear(self) -> None:
         with self._lock:
@@ -166,8 +174,9 @@ class PromptCache:
         self.commit(plan)
         return plan.usage
 
-    def plan(self, body: dict) -> CachePlan:
-        """What this request reads, given the entries readable now, and what it will write."""
+    def plan(self, body: dict, as_of: float | None = None) -> CachePlan:
+        """What this request reads, given the entries readable now (and written before `as_of`, when
+        given), and what it will write."""
         segs = segments(body)
         total = sum(seg.tokens for seg in segs)
         cumulative = []
@@ -191,7 +200,7 @@ class PromptCache:
             hit = -1
             for j in candidates:
                 entry = self._entries.get(hashes[j])
-                if entry and entry[0] > now:
+                if entry and entry[0] > now and (as_of is None or entry[2] < as_of):
                     hit = j
                     break
 
@@ -222,18 +231,20 @@ class PromptCache:
         with self._lock:
             now = self._clock()
             if plan.hit is not None and plan.hit in self._entries:
-                _expires, ttl = self._entries[plan.hit]
-                self._entries[plan.hit] = (now + ttl, ttl)
+                _expires, ttl, written = self._entries[plan.hit]
+                self._entries[plan.hit] = (now + ttl, ttl, written)
             for key, ttl in plan.writes:
                 previous = self._entries.get(key)
+                written = now
                 if previous and previous[0] > now:
                     ttl = max(ttl, previous[1])
-                self._entries[key] = (now + ttl, ttl)
+                    written = previous[2]
+                self._entries[key] = (now + ttl, ttl, written)
             if len(self._entries) > MAX_ENTRIES:
                 self._evict(now)
 
     def _evict(self, now: float) -> None:
-        for key in [k for k, (expires, _ttl) in self._entries.items() if expires <= now]:
+        for key in [k for k, (expires, _ttl, _written) in self._entries.items() if expires <= now]:
             del self._entries[key]
         if len(self._entries) > MAX_ENTRIES:
             # Still too many live entries: drop the ones closest to expiry.

@@ -4,6 +4,11 @@ model, the fault rules, the player's turn (or the rest of a paused one), the qui
 The handler (server.py) does the HTTP: it calls `prepare`, which waits out the latency and the rules'
 delays, then starts the response, commits the cache plan at that moment (cache.py: an entry is readable
 once the response that wrote it has started) and sends the message, streamed or not.
+
+A request of a Message Batch goes through the same `prepare`, with a `BatchCall` (message_batches.py):
+nothing sleeps (the rules' delays come back as `Reply.wait_ms`, for the batch's schedule), the cache is
+read as it was when the batch arrived, the parameters a batch refuses are refused, the `batch-expire`
+rule can expire it, and its usage says `service_tier: "batch"`.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 from . import model_rules, pauses, quirks, tokens
 from .answers import context_exceeded, finish_turn, split_for_pause
 from .cache import CachePlan
-from .faults import ANSWER_ACTIONS, STREAM_ACTIONS, HttpDecision, Target
+from .faults import ANSWER_ACTIONS, BATCH_ACTIONS, STREAM_ACTIONS, HttpDecision, Target
 from .players import Conversation, behaviour_of, find_player
 from .ratelimits import rate_limited_headers
-from .validation import SimulatorError, validate_messages_request
+from .validation import SimulatorError, invalid, validate_messages_request
 
 if TYPE_CHECKING:
     from .server import SimulatorServer
@@ -33,35 +38,64 @@ class DropConnection(Exception):
     """Close the socket without answering."""
 
 
+class Expired(Exception):
+    """A Message Batch request the `batch-expire` rule ends `expired`: it never reaches the model."""
+
+
+@dataclass(frozen=True)
+class BatchCall:
+    """The request is one of a Message Batch that arrived at `arrived_at` (the server clock's time)."""
+
+    arrived_at: float
+
+
+# https://platform.claude.com/docs/en/build-with-claude/batch-processing ("What can be batched"): "A small
+# number of Messages API parameters are not supported in batch requests. Including any of these returns a
+# validation error". Of that table, these are parameters /v1/messages takes (max_tokens: 0 and the rest
+# are refused on /v1/messages already). The reasons are the page's; the wording around them is ours.
+UNBATCHABLE = {
+    "stream": "batch results come back as a single file, not a stream",
+    "speed": "fast mode tunes synchronous latency, which does not apply to asynchronous batch processing",
+}
+
+
 @dataclass
 class Reply:
     message: dict
     cache_plan: CachePlan
     stream: bool
     stream_fault: HttpDecision  # break-stream / stream-error, when one fired (fault is None otherwise)
+    wait_ms: int = 0  # what the latency and the rules added (slept already, except in a batch)
 
 
-def prepare(server: SimulatorServer, body: Any, request_id: str) -> Reply:
+def prepare(server: SimulatorServer, body: Any, request_id: str, batch: BatchCall | None = None) -> Reply:
     started = time.monotonic()
     model_id = str(body.get("model")) if isinstance(body, dict) else ""
     validate_messages_request(body, paused=server.pauses.paused(model_id))
+    if batch is not None:
+        _refuse_unbatchable(body)
     model = model_rules.known_model(body)
     model_rules.check_request(body, model, count_tokens=False)
     model_rules.check_context(body, model)
     # What the cache holds as the request arrives: entries written by responses that start later,
     # while this one waits, are not readable to it.
-    plan = server.cache.plan(body)
+    plan = server.cache.plan(body, as_of=batch.arrived_at if batch else None)
     stream = bool(body.get("stream"))
+    sleep = _sleep if batch is None else _no_sleep
 
     conversation = Conversation.from_body(body)
     player = find_player(conversation)
     target = replace(player.target(conversation), model=model_id)
-    wait_ms = server.latency_ms
+    # The server's latency stands for the time of one synchronous call; a batch has its own delay.
+    wait_ms = server.latency_ms if batch is None else 0
 
+    if batch is not None and server.rules.take(target, BATCH_ACTIONS).fault is not None:
+        log.info("%s rule batch-expire fired (run %s, batch %s)", request_id, *_where(target))
+        raise Expired()
     decision = server.rules.take_http(target)
     wait_ms += decision.delay_ms
     if decision.fault is not None:
-        _sleep(wait_ms)
+        sleep(wait_ms)
         log.info("%s rule %s fired (run %s, batch %s)", request_id, decision.rule.behaviour, *_where(target))
         if decision.fault.action == "drop":
             raise DropConnection()
@@ -95,7 +129,9 @@ def prepare(server: SimulatorServer, body: Any, request_id: str) -> Reply:
     wait_ms += stream_fault.delay_ms
     usage = plan.usage.as_usage()
     usage["output_tokens"] = tokens.count_output(answer["content"])
-    usage["service_tier"] = "standard"
+    # https://platform.claude.com/docs/en/api/messages (Usage.service_tier: "standard", "priority" or
+    # "batch"; the SDK's types/usage.py has the same three).
+    usage["service_tier"] = "standard" if batch is None else "batch"
     message = {
         "id": f"msg_sim{secrets.token_hex(12)}",
         "type": "message",
@@ -104,7 +140,7 @@ def prepare(server: SimulatorServer, body: Any, request_id: str) -> Reply:
         **answer,
         "usage": usage,
     }
-    _sleep(wait_ms)
+    sleep(wait_ms)
     log.debug(
         "%s %s %s turn %d -> %s (in %d, cache write %d, cache read %d, out %d) %.0f ms",
         request_id,
@@ -118,7 +154,15 @@ def prepare(server: SimulatorServer, body: Any, request_id: str) -> Reply:
         usage["output_tokens"],
         (time.monotonic() - started) * 1000,
     )
-    return Reply(message, plan, stream, stream_fault)
+    return Reply(message, plan, stream, stream_fault, wait_ms)
+
+
+def _refuse_unbatchable(body: dict) -> None:
+    for name, why in UNBATCHABLE.items():
+        value = body.get(name)
+        if value is None or value is False:
+            continue
+        raise invalid(f"{name}: not supported in a Message Batch request ({why})")
 
 
 def _behaviour(server, conversation, player, target, request_id) -> tuple[str | None, int]:
@@ -159,6 +203,10 @@ def _answer_faults(server, target, answer: dict, body: dict, model_id: str, requ
 def _sleep(ms: int) -> None:
     if ms > 0:
         time.sleep(ms / 1000)
+
+
+def _no_sleep(ms: int) -> None:
+    """A batch request waits in the batch's schedule, not in a server thread."""
 
 
 def _where(target: Target) -> tuple[str, str]:

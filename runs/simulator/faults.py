@@ -15,11 +15,16 @@ A rule is a small dict (or the command line's `BEHAVIOUR[:key=value,...]`):
 - `after_events` (break-stream, stream-error only): how many server-sent events go out first (half of
   the stream when not given).
 
-HTTP faults answer one request (any turn) instead of the model. Stream faults (`break-stream`,
-`stream-error`) fire only on streamed requests, once the stream has started. Answer faults change the
-model's answer to one request: `pause-turn` ends it with stop_reason `pause_turn` (it waits for a turn
-that has something to say before its first tool call), `context-exceeded` cuts it with
-`model_context_window_exceeded`. Misbehaviours are chosen when a
+HTTP faults answer one request (any turn) instead of the model; in a Message Batch, where there is no
+HTTP answer per request, a fault that answers with an error (and `drop-connection`, as there is no
+connection to drop) ends that request `errored` with the same error type, and a delay delays the batch
+(message_batches.py). The batch fault `batch-expire` fires on Message Batch requests only: the request
+ends `expired`, as if the batch had reached its 24-hour expiry before it was sent to the model.
+
+Stream faults (`break-stream`, `stream-error`) fire only on streamed requests, once the stream has
+started. Answer faults change the model's answer to one request: `pause-turn` ends it with stop_reason
+`pause_turn` (it waits for a turn that has something to say before its first tool call),
+`context-exceeded` cuts it with `model_context_window_exceeded`. Misbehaviours are chosen when a
 conversation starts (its first request: `messages` is just the first user message) and then hold for
 all of its turns, which the players know from the signed thinking blocks and tool_use ids they emitted
 (no server-side state, so a misbehaving conversation survives a restart or another server thread).
@@ -43,6 +48,7 @@ DEFAULT_SLOW_MS = 1000
 REQUEST_ACTIONS = frozenset({"error", "drop", "delay"})
 STREAM_ACTIONS = frozenset({"break-stream", "stream-error"})
 ANSWER_ACTIONS = frozenset({"pause", "context"})
+BATCH_ACTIONS = frozenset({"expire"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ class HttpFault:
     """What a fault does: answer with an error, drop the connection, only wait, break or fail a stream
     midway, or change the model's answer."""
 
-    action: str  # one of REQUEST_ACTIONS | STREAM_ACTIONS | ANSWER_ACTIONS
+    action: str  # one of REQUEST_ACTIONS | STREAM_ACTIONS | ANSWER_ACTIONS | BATCH_ACTIONS
     status: int = 0
     error_type: str = ""
     message: str = ""
@@ -90,6 +96,9 @@ HTTP_FAULTS: dict[str, HttpFault] = {
     "stream-error": HttpFault("stream-error", 529, "overloaded_error", "Overloaded (simulated)"),
     "pause-turn": HttpFault("pause"),
     "context-exceeded": HttpFault("context"),
+    # https://platform.claude.com/docs/en/build-with-claude/batch-processing ("Retrieving batch results"):
+    # expired, "Batch reached its 24 hour expiration before this request could be sent to the model".
+    "batch-expire": HttpFault("expire"),
 }
 
 MISBEHAVIOURS: dict[str, str] = {

@@ -10,11 +10,11 @@ API fills every capability key, and the simulator knows only thinking and effort
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs
 
 from erkweb.published_models import MODELS, PublishedModel
 
-from .validation import SimulatorError, invalid
+from . import paging
+from .validation import SimulatorError
 
 EPOCH = "1970-01-01T00:00:00Z"
 DATED_ID_RE = re.compile(r"-\d{8}$")
@@ -52,29 +52,4 @@ def one(model_id: str) -> dict:
 
 def page(query: str) -> dict:
     """One page of the list, newest-listed first (the order of the table), with limit/after_id/before_id."""
-    params = {key: values[-1] for key, values in parse_qs(query).items()}
-    try:
-        limit = int(params.get("limit", 20))
-    except ValueError:
-        raise invalid("limit: Input should be a valid integer") from None
-    if not 1 <= limit <= 1000:
-        raise invalid("limit: Input should be between 1 and 1000")
-    ids = list(MODELS)
-    start, end = 0, len(ids)
-    if "after_id" in params:
-        if params["after_id"] not in MODELS:
-            raise SimulatorError(404, "not_found_error", f"after_id: {params['after_id']}")
-        start = ids.index(params["after_id"]) + 1
-    if "before_id" in params:
-        if params["before_id"] not in MODELS:
-            raise SimulatorError(404, "not_found_error", f"before_id: {params['before_id']}")
-        end = ids.index(params["before_id"])
-        start = max(start, end - limit)
-    chosen = ids[start:end][:limit]
-    data = [model_info(MODELS[model_id]) for model_id in chosen]
-    return {
-        "data": data,
-        "has_more": start + len(chosen) < end or ("before_id" in params and start > 0),
-        "first_id": chosen[0] if chosen else None,
-        "last_id": chosen[-1] if chosen else None,
-    }
+    return paging.page(list(MODELS), query, lambda model_id: model_info(MODELS[model_id]))

@@ -5,13 +5,18 @@ Endpoints:
                                     (exchange.py); `"stream": true` answers in server-sent events
 - POST /v1/messages/count_tokens    {"input_tokens": n}, the same count the usage of /v1/messages bills
 - GET  /v1/models, /v1/models/{id}  the Models API (models_api.py)
+- POST /v1/messages/batches          the Message Batches API (batches_api.py, message_batches.py):
+  GET  /v1/messages/batches          create, list, retrieve, cancel, delete, results (JSON Lines);
+  GET|DELETE /v1/messages/batches/{id}      each request processed as /v1/messages answers it, after
+  POST /v1/messages/batches/{id}/cancel     the batch delay (`batch_delay_ms`); kept in memory only
+  GET  /v1/messages/batches/{id}/results
 - GET  /_simulator/health           {"simulator": "erkweb", "version": 1, "latency_ms": ...}
 - GET/POST/DELETE /_simulator/rules list / replace-or-add / clear the fault rules (faults.py)
 
 Every response carries a `request-id` header and `erkweb-simulator: 1`. The API key (x-api-key or
 Authorization: Bearer) is checked for presence only, never logged or echoed. A request body over 32 MB
 is answered 413 request_too_large (https://platform.claude.com/docs/en/api/overview, "Request size
-limits": 32 MB for the Messages and Token Counting APIs).
+limits": 32 MB for the Messages and Token Counting APIs); a Message Batch over 256 MB likewise.
 
 `start_simulator()` runs it in a background thread for tests and the benchmark; the `simulator` management
 command runs it in the foreground. The server is a ThreadingHTTPServer: a slow answer (latency, a "slow"
@@ -29,10 +34,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import model_rules, models_api, tokens
+from . import batches_api, model_rules, models_api, tokens
 from .cache import PromptCache
+from .clock import SimulatorClock
 from .exchange import DropConnection, Reply, prepare
 from .faults import RuleBook
+from .message_batches import DEFAULT_DELAY_MS, BatchBook
 from .pauses import PauseBook
 from .players import players
 from .streaming import error_event, stream_events
@@ -52,11 +59,19 @@ class SimulatorServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(
-        self, address: tuple[str, int], *, latency_ms: int = 0, rules: Any = (), quirks: bool = True
+        self,
+        address: tuple[str, int],
+        *,
+        latency_ms: int = 0,
+        rules: Any = (),
+        quirks: bool = True,
+        batch_delay_ms: int = DEFAULT_DELAY_MS,
     ) -> None:
         self.rules = RuleBook(rules)
-        self.cache = PromptCache()
+        self.clock = SimulatorClock()
+        self.cache = PromptCache(self.clock.now)
         self.pauses = PauseBook()
+        self.batches = BatchBook(batch_delay_ms)
         self.latency_ms = int(latency_ms)
         self.quirks = bool(quirks)  # quirks.py; on by default, as on the real API
         super().__init__(address, SimulatorHandler)
@@ -67,10 +82,17 @@ class SimulatorServer6(SimulatorServer):
 
 
 def make_server(
-    host: str = "127.0.0.1", port: int = 0, latency_ms: int = 0, rules: Any = (), quirks: bool = True
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency_ms: int = 0,
+    rules: Any = (),
+    quirks: bool = True,
+    batch_delay_ms: int = DEFAULT_DELAY_MS,
 ) -> SimulatorServer:
     server_class = SimulatorServer6 if ":" in host else SimulatorServer
-    return server_class((host, port), latency_ms=latency_ms, rules=rules, quirks=quirks)
+    return server_class(
+        (host, port), latency_ms=latency_ms, rules=rules, quirks=quirks, batch_delay_ms=batch_delay_ms
+    )
 
 
 def server_url(server: SimulatorServer) -> str:
@@ -113,6 +135,15 @@ class SimulatorHandle:
     def set_quirks(self, on: bool) -> None:
         self.server.quirks = bool(on)
 
+    def set_batch_delay(self, batch_delay_ms: int) -> None:
+        """The processing delay of the Message Batches created from now on."""
+        self.server.batches.delay_ms = int(batch_delay_ms)
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the simulator's clock (prompt cache TTLs, Message Batch schedules) forward, processing
+        every batch request that falls due on the way at its own time."""
+        self.server.batches.advance(self.server, seconds)
+
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -129,10 +160,15 @@ class SimulatorHandle:
 
 
 def start_simulator(
-    host: str = "127.0.0.1", port: int = 0, latency_ms: int = 0, rules: Any = (), quirks: bool = True
+    host: str = "127.0.0.1",
+    port: int = 0,
+    latency_ms: int = 0,
+    rules: Any = (),
+    quirks: bool = True,
+    batch_delay_ms: int = DEFAULT_DELAY_MS,
 ) -> SimulatorHandle:
     """Start the simulator in a background (daemon) thread; port 0 picks a free port."""
-    server = make_server(host, port, latency_ms, rules, quirks)
+    server = make_server(host, port, latency_ms, rules, quirks, batch_delay_ms)
     # A short poll interval: stop() waits for the serving loop to notice, and tests start many servers.
     thread = threading.Thread(
         target=server.serve_forever,
@@ -179,6 +215,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         "/v1/messages/count_tokens": {"POST": "_count_tokens"},
         "/v1/models": {"GET": "_list_models"},
         "/v1/models/*": {"GET": "_get_model"},
+        "/v1/messages/batches": {"GET": "_list_batches", "POST": "_create_batch"},
+        "/v1/messages/batches/*": {"GET": "_get_batch", "DELETE": "_delete_batch"},
+        "/v1/messages/batches/*/cancel": {"POST": "_cancel_batch"},
+        "/v1/messages/batches/*/results": {"GET": "_batch_results"},
         "/_simulator/health": {"GET": "_health"},
         "/_simulator/rules": {"GET": "_get_rules", "POST": "_post_rules", "DELETE": "_delete_rules"},
     }
@@ -187,12 +227,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         self.request_id = f"req_sim{secrets.token_hex(12)}"
         path, _, self.query = self.path.partition("?")
         path = path.rstrip("/") or "/"
-        self.path_arg = ""
         try:
-            methods = self.ROUTES.get(path)
-            if methods is None and path.startswith("/v1/models/"):
-                self.path_arg = path.removeprefix("/v1/models/")
-                methods = self.ROUTES["/v1/models/*"]
+            methods = self.ROUTES.get(self._route(path))
             if methods is None:
                 self._discard_body()
                 raise SimulatorError(404, "not_found_error", f"Not found: {method} {path}")
@@ -210,9 +246,18 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             log.exception("simulator error on %s %s", method, path)
             self._send_json(500, error_body("api_error", f"simulator internal error: {exc}", self.request_id))
 
+    def _route(self, path: str) -> str:
+        """The ROUTES key of `path`; its {id} part goes to self.path_arg."""
+        self.path_arg = ""
+        for prefix in ("/v1/models/", "/v1/messages/batches/"):
+            if path.startswith(prefix) and path not in self.ROUTES:
+                self.path_arg, _, tail = path.removeprefix(prefix).partition("/")
+                return prefix + "*" + (f"/{tail}" if tail else "")
+        return path
+
     # Plumbing -----------------------------------------------------------------------------------------
 
-    def _read_body(self) -> bytes:
+    def _read_body(self, limit: int = MAX_BODY_BYTES) -> bytes:
         if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
             chunks = []
             total = 0
@@ -224,14 +269,14 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                     break
                 total += size
                 chunk = self.rfile.read(size)
-                if total <= MAX_BODY_BYTES:
+                if total <= limit:
                     chunks.append(chunk)
                 self.rfile.readline()
-            if total > MAX_BODY_BYTES:
+            if total > limit:
                 raise self._too_large()
             return b"".join(chunks)
         length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY_BYTES:
+        if length > limit:
             # Read it all before answering: a client still sending would see a reset, not the 413.
             while length > 0:
                 length -= len(self.rfile.read(min(DRAIN_CHUNK, length)) or b"x" * length)
@@ -248,8 +293,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         with contextlib.suppress(SimulatorError):
             self._read_body()
 
-    def _json_body(self) -> Any:
-        raw = self._read_body()
+    def _json_body(self, limit: int = MAX_BODY_BYTES) -> Any:
+        raw = self._read_body(limit)
         try:
             return json.loads(raw or b"null")
         except (ValueError, UnicodeDecodeError) as exc:
@@ -282,6 +327,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 "latency_ms": self.server.latency_ms,
                 "rules": len(self.server.rules),
                 "quirks": self.server.quirks,
+                "batch_delay_ms": self.server.batches.delay_ms,
                 "players": sorted(player.name for player in players().values()),
             },
         )
@@ -337,6 +383,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def _messages(self) -> None:
         body = self._json_body()
         check_headers(self.headers)
+        # Batch requests due by now are processed first: their cache writes are readable to this one.
+        self.server.batches.tick(self.server)
         reply = prepare(self.server, body, self.request_id)
         # The response starts now: from here on, what this request wrote to the cache is readable.
         self.server.cache.commit(reply.cache_plan)
@@ -344,6 +392,44 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             self._send_stream(reply)
         else:
             self._send_json(200, reply.message)
+
+    # The Message Batches API (batches_api.py) ---------------------------------------------------------
+
+    def _base_url(self) -> str:
+        """Where the client reached this server, for results_url (the SDK follows it as given)."""
+        host = (self.headers.get("host") or "").strip()
+        return f"http://{host}" if host else server_url(self.server)
+
+    def _batch_call(self, body: bool = False) -> Any:
+        """The common start of every batch endpoint: the body (or none), the headers, the clock."""
+        payload = self._json_body(batches_api.MAX_BODY_BYTES) if body else self._discard_body()
+        check_headers(self.headers)
+        self.server.batches.tick(self.server)
+        return payload
+
+    def _create_batch(self) -> None:
+        body = self._batch_call(body=True)
+        self._send_json(200, batches_api.create(self.server, body, self._base_url()))
+
+    def _list_batches(self) -> None:
+        self._batch_call()
+        self._send_json(200, batches_api.page(self.server, self.query, self._base_url()))
+
+    def _get_batch(self) -> None:
+        self._batch_call()
+        self._send_json(200, batches_api.retrieve(self.server, self.path_arg, self._base_url()))
+
+    def _cancel_batch(self) -> None:
+        self._batch_call()
+        self._send_json(200, batches_api.cancel(self.server, self.path_arg, self._base_url()))
+
+    def _delete_batch(self) -> None:
+        self._batch_call()
+        self._send_json(200, batches_api.delete(self.server, self.path_arg))
+
+    def _batch_results(self) -> None:
+        self._batch_call()
+        self._send(200, batches_api.results(self.server, self.path_arg), "application/x-jsonl")
 
     def _send_stream(self, reply: Reply) -> None:
         events = stream_events(reply.message)

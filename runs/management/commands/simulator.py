@@ -5,7 +5,9 @@
 
 Point the SDK at it with ANTHROPIC_BASE_URL=http://127.0.0.1:8765 and any non-empty ANTHROPIC_API_KEY.
 Rules can also be changed while it runs: GET/POST/DELETE /_simulator/rules. It plays the real API's
-quirks (an empty text block before some tool calls) unless started with --no-quirks.
+quirks (an empty text block before some tool calls, Message Batch results out of request order) unless
+started with --no-quirks. It also speaks the Message Batches API; a batch ends --batch-delay-ms after its
+creation (its requests spread over that time), and batches live in its memory only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from runs.simulator.faults import (
     ANSWER_ACTIONS,
+    BATCH_ACTIONS,
     HTTP_FAULTS,
     MISBEHAVIOURS,
     REQUEST_ACTIONS,
@@ -25,6 +28,7 @@ from runs.simulator.faults import (
     Rule,
     parse_rule,
 )
+from runs.simulator.message_batches import DEFAULT_DELAY_MS
 from runs.simulator.server import make_server, server_url
 
 
@@ -63,6 +67,12 @@ class Command(BaseCommand):
             help="wait this long before answering every /v1/messages call",
         )
         parser.add_argument(
+            "--batch-delay-ms",
+            type=int,
+            default=DEFAULT_DELAY_MS,
+            help=f"a Message Batch ends this long after its creation (default {DEFAULT_DELAY_MS})",
+        )
+        parser.add_argument(
             "--rule",
             dest="rules",
             action="append",
@@ -74,6 +84,8 @@ class Command(BaseCommand):
                 "(rate-limit), after_events (break-stream, stream-error). HTTP faults: "
                 f"{_faults(REQUEST_ACTIONS)}. Stream faults (streamed requests only): "
                 f"{_faults(STREAM_ACTIONS)}. Answer faults: {_faults(ANSWER_ACTIONS)}. "
+                f"Message Batch faults (batch requests only): {_faults(BATCH_ACTIONS)}; in a batch, an "
+                "HTTP fault ends that request errored. "
                 f"Misbehaviours: {', '.join(MISBEHAVIOURS)}"
             ),
         )
@@ -95,8 +107,18 @@ class Command(BaseCommand):
             )
         if latency_ms < 0:
             raise CommandError("--latency-ms must be 0 or more")
+        batch_delay_ms = options["batch_delay_ms"]
+        if batch_delay_ms < 0:
+            raise CommandError("--batch-delay-ms must be 0 or more")
         try:
-            server = make_server(host, port, latency_ms, options["rules"], quirks=not options["no_quirks"])
+            server = make_server(
+                host,
+                port,
+                latency_ms,
+                options["rules"],
+                quirks=not options["no_quirks"],
+                batch_delay_ms=batch_delay_ms,
+            )
         except OSError as exc:
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
@@ -105,7 +127,10 @@ class Command(BaseCommand):
             logger.setLevel(logging.DEBUG)
         url = server_url(server)
         quirks = "off" if options["no_quirks"] else "on"
-        self.stdout.write(f"erkweb simulator listening on {url} (latency {latency_ms} ms, quirks {quirks})")
+        self.stdout.write(
+            f"erkweb simulator listening on {url} (latency {latency_ms} ms, batch delay {batch_delay_ms} ms, "
+            f"quirks {quirks})"
+        )
         for rule in options["rules"]:
             self.stdout.write(f"  rule: {rule.to_dict()}")
         self.stdout.write(f"  use it with: ANTHROPIC_BASE_URL={url} ANTHROPIC_API_KEY=simulator")
