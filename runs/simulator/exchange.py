@@ -5,10 +5,10 @@ The handler (server.py) does the HTTP: it calls `prepare`, which waits out the l
 delays, then starts the response, commits the cache plan at that moment (cache.py: an entry is readable
 once the response that wrote it has started) and sends the message, streamed or not.
 
-A request of a Message Batch goes through the same `prepare`, with a `BatchCall` (message_batches.py):
-nothing sleeps (the rules' delays come back as `Reply.wait_ms`, for the batch's schedule), the cache is
-read as it was when the batch arrived, the parameters a batch refuses are refused, the `batch-expire`
-rule can expire it, and its usage says `service_tier: "batch"`.
+A request of a Message Batch goes through the same `prepare`, with a `MessageBatchCall`
+(message_batches.py): nothing sleeps (the rules' delays come back as `Reply.wait_ms`, for the batch's
+schedule), the cache is read as it was when the batch arrived, the parameters a batch refuses are
+refused, the `batch-expire` rule can expire it, and its usage says `service_tier: "batch"`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Expired(Exception):
 
 
 @dataclass(frozen=True)
-class BatchCall:
+class MessageBatchCall:
     """The request is one of a Message Batch that arrived at `arrived_at` (the server clock's time)."""
 
     arrived_at: float
@@ -65,31 +65,33 @@ class Reply:
     cache_plan: CachePlan
     stream: bool
     stream_fault: HttpDecision  # break-stream / stream-error, when one fired (fault is None otherwise)
-    wait_ms: int = 0  # what the latency and the rules added (slept already, except in a batch)
+    wait_ms: int = 0  # what the latency and the rules added (slept already, except in a message batch)
 
 
-def prepare(server: SimulatorServer, body: Any, request_id: str, batch: BatchCall | None = None) -> Reply:
+def prepare(
+    server: SimulatorServer, body: Any, request_id: str, message_batch: MessageBatchCall | None = None
+) -> Reply:
     started = time.monotonic()
     model_id = str(body.get("model")) if isinstance(body, dict) else ""
     validate_messages_request(body, paused=server.pauses.paused(model_id))
-    if batch is not None:
+    if message_batch is not None:
         _refuse_unbatchable(body)
     model = model_rules.known_model(body)
     model_rules.check_request(body, model, count_tokens=False)
     model_rules.check_context(body, model)
     # What the cache holds as the request arrives: entries written by responses that start later,
     # while this one waits, are not readable to it.
-    plan = server.cache.plan(body, as_of=batch.arrived_at if batch else None)
+    plan = server.cache.plan(body, as_of=message_batch.arrived_at if message_batch else None)
     stream = bool(body.get("stream"))
-    sleep = _sleep if batch is None else _no_sleep
+    sleep = _sleep if message_batch is None else _no_sleep
 
     conversation = Conversation.from_body(body)
     player = find_player(conversation)
     target = replace(player.target(conversation), model=model_id)
-    # The server's latency stands for the time of one synchronous call; a batch has its own delay.
-    wait_ms = server.latency_ms if batch is None else 0
+    # The server's latency stands for the time of one synchronous call; a message batch has its own delay.
+    wait_ms = server.latency_ms if message_batch is None else 0
 
-    if batch is not None and server.rules.take(target, BATCH_ACTIONS).fault is not None:
+    if message_batch is not None and server.rules.take(target, BATCH_ACTIONS).fault is not None:
         log.info("%s rule batch-expire fired (run %s, batch %s)", request_id, *_where(target))
         raise Expired()
     decision = server.rules.take_http(target)
@@ -131,7 +133,7 @@ def prepare(server: SimulatorServer, body: Any, request_id: str, batch: BatchCal
     usage["output_tokens"] = tokens.count_output(answer["content"])
     # https://platform.claude.com/docs/en/api/messages (Usage.service_tier: "standard", "priority" or
     # "batch"; the SDK's types/usage.py has the same three).
-    usage["service_tier"] = "standard" if batch is None else "batch"
+    usage["service_tier"] = "standard" if message_batch is None else "batch"
     message = {
         "id": f"msg_sim{secrets.token_hex(12)}",
         "type": "message",
@@ -206,7 +208,7 @@ def _sleep(ms: int) -> None:
 
 
 def _no_sleep(ms: int) -> None:
-    """A batch request waits in the batch's schedule, not in a server thread."""
+    """A message batch request waits in its batch's schedule, not in a server thread."""
 
 
 def _where(target: Target) -> tuple[str, str]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .cache import CachePlan
-from .exchange import BatchCall, DropConnection, Expired, prepare
+from .exchange import DropConnection, Expired, MessageBatchCall, prepare
 from .validation import SimulatorError, error_body, invalid
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def answer(server: SimulatorServer, batch: MessageBatch, item: Item) -> tuple[di
     """One request's result, its cache plan (None when it wrote nothing) and how long it took (ms)."""
     request_id = f"req_sim{secrets.token_hex(12)}"
     try:
-        reply = prepare(server, item.params, request_id, BatchCall(arrived_at=batch.created))
+        reply = prepare(server, item.params, request_id, MessageBatchCall(arrived_at=batch.created))
     except Expired:
         return {"type": "expired"}, None, 0
     except SimulatorError as exc:
@@ -198,7 +198,7 @@ def answer(server: SimulatorServer, batch: MessageBatch, item: Item) -> tuple[di
     return {"type": "succeeded", "message": reply.message}, reply.cache_plan, reply.wait_ms
 
 
-class BatchBook:
+class MessageBatchBook:
     """Every Message Batch of one server, by id in creation order. Thread-safe."""
 
     def __init__(self, delay_ms: int = DEFAULT_DELAY_MS) -> None:

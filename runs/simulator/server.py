@@ -5,7 +5,7 @@ Endpoints:
                                     (exchange.py); `"stream": true` answers in server-sent events
 - POST /v1/messages/count_tokens    {"input_tokens": n}, the same count the usage of /v1/messages bills
 - GET  /v1/models, /v1/models/{id}  the Models API (models_api.py)
-- POST /v1/messages/batches          the Message Batches API (batches_api.py, message_batches.py):
+- POST /v1/messages/batches          the Message Batches API (message_batches_api.py, message_batches.py):
   GET  /v1/messages/batches          create, list, retrieve, cancel, delete, results (JSON Lines);
   GET|DELETE /v1/messages/batches/{id}      each request processed as /v1/messages answers it, after
   POST /v1/messages/batches/{id}/cancel     the batch delay (`batch_delay_ms`); kept in memory only
@@ -34,12 +34,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import batches_api, model_rules, models_api, tokens
+from . import message_batches_api, model_rules, models_api, tokens
 from .cache import PromptCache
 from .clock import SimulatorClock
 from .exchange import DropConnection, Reply, prepare
 from .faults import RuleBook
-from .message_batches import DEFAULT_DELAY_MS, BatchBook
+from .message_batches import DEFAULT_DELAY_MS, MessageBatchBook
 from .pauses import PauseBook
 from .players import players
 from .streaming import error_event, stream_events
@@ -71,7 +71,7 @@ class SimulatorServer(ThreadingHTTPServer):
         self.clock = SimulatorClock()
         self.cache = PromptCache(self.clock.now)
         self.pauses = PauseBook()
-        self.batches = BatchBook(batch_delay_ms)
+        self.message_batches = MessageBatchBook(batch_delay_ms)
         self.latency_ms = int(latency_ms)
         self.quirks = bool(quirks)  # quirks.py; on by default, as on the real API
         super().__init__(address, SimulatorHandler)
@@ -137,12 +137,12 @@ class SimulatorHandle:
 
     def set_batch_delay(self, batch_delay_ms: int) -> None:
         """The processing delay of the Message Batches created from now on."""
-        self.server.batches.delay_ms = int(batch_delay_ms)
+        self.server.message_batches.delay_ms = int(batch_delay_ms)
 
     def advance_clock(self, seconds: float) -> None:
         """Move the simulator's clock (prompt cache TTLs, Message Batch schedules) forward, processing
         every batch request that falls due on the way at its own time."""
-        self.server.batches.advance(self.server, seconds)
+        self.server.message_batches.advance(self.server, seconds)
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -327,7 +327,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 "latency_ms": self.server.latency_ms,
                 "rules": len(self.server.rules),
                 "quirks": self.server.quirks,
-                "batch_delay_ms": self.server.batches.delay_ms,
+                "batch_delay_ms": self.server.message_batches.delay_ms,
                 "players": sorted(player.name for player in players().values()),
             },
         )
@@ -384,7 +384,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         body = self._json_body()
         check_headers(self.headers)
         # Batch requests due by now are processed first: their cache writes are readable to this one.
-        self.server.batches.tick(self.server)
+        self.server.message_batches.tick(self.server)
         reply = prepare(self.server, body, self.request_id)
         # The response starts now: from here on, what this request wrote to the cache is readable.
         self.server.cache.commit(reply.cache_plan)
@@ -393,7 +393,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, reply.message)
 
-    # The Message Batches API (batches_api.py) ---------------------------------------------------------
+    # The Message Batches API (message_batches_api.py) ------------------------------------------------
 
     def _base_url(self) -> str:
         """Where the client reached this server, for results_url (the SDK follows it as given)."""
@@ -402,34 +402,34 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     def _batch_call(self, body: bool = False) -> Any:
         """The common start of every batch endpoint: the body (or none), the headers, the clock."""
-        payload = self._json_body(batches_api.MAX_BODY_BYTES) if body else self._discard_body()
+        payload = self._json_body(message_batches_api.MAX_BODY_BYTES) if body else self._discard_body()
         check_headers(self.headers)
-        self.server.batches.tick(self.server)
+        self.server.message_batches.tick(self.server)
         return payload
 
     def _create_batch(self) -> None:
         body = self._batch_call(body=True)
-        self._send_json(200, batches_api.create(self.server, body, self._base_url()))
+        self._send_json(200, message_batches_api.create(self.server, body, self._base_url()))
 
     def _list_batches(self) -> None:
         self._batch_call()
-        self._send_json(200, batches_api.page(self.server, self.query, self._base_url()))
+        self._send_json(200, message_batches_api.page(self.server, self.query, self._base_url()))
 
     def _get_batch(self) -> None:
         self._batch_call()
-        self._send_json(200, batches_api.retrieve(self.server, self.path_arg, self._base_url()))
+        self._send_json(200, message_batches_api.retrieve(self.server, self.path_arg, self._base_url()))
 
     def _cancel_batch(self) -> None:
         self._batch_call()
-        self._send_json(200, batches_api.cancel(self.server, self.path_arg, self._base_url()))
+        self._send_json(200, message_batches_api.cancel(self.server, self.path_arg, self._base_url()))
 
     def _delete_batch(self) -> None:
         self._batch_call()
-        self._send_json(200, batches_api.delete(self.server, self.path_arg))
+        self._send_json(200, message_batches_api.delete(self.server, self.path_arg))
 
     def _batch_results(self) -> None:
         self._batch_call()
-        self._send(200, batches_api.results(self.server, self.path_arg), "application/x-jsonl")
+        self._send(200, message_batches_api.results(self.server, self.path_arg), "application/x-jsonl")
 
     def _send_stream(self, reply: Reply) -> None:
         events = stream_events(reply.message)

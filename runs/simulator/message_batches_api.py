@@ -108,30 +108,30 @@ def render(server: SimulatorServer, batch: MessageBatch, base_url: str) -> dict:
 
 def create(server: SimulatorServer, body: Any, base_url: str) -> dict:
     requests = parse_create(body)
-    batch = server.batches.create(requests, server.clock.now())
+    batch = server.message_batches.create(requests, server.clock.now())
     return render(server, batch, base_url)
 
 
 def retrieve(server: SimulatorServer, batch_id: str, base_url: str) -> dict:
-    return render(server, server.batches.get(batch_id), base_url)
+    return render(server, server.message_batches.get(batch_id), base_url)
 
 
 def page(server: SimulatorServer, query: str, base_url: str) -> dict:
     """https://platform.claude.com/docs/en/api/messages/batches/list: "Most recently created batches are
     returned first", in cursor pages (paging.py)."""
-    batches = server.batches
+    batches = server.message_batches
     return paging.page(batches.newest_first(), query, lambda bid: render(server, batches.get(bid), base_url))
 
 
 def cancel(server: SimulatorServer, batch_id: str, base_url: str) -> dict:
-    batch = server.batches.get(batch_id)
+    batch = server.message_batches.get(batch_id)
     with batch.lock:
         batch.cancel(server.clock.now())
         return render(server, batch, base_url)
 
 
 def delete(server: SimulatorServer, batch_id: str) -> dict:
-    server.batches.delete(batch_id)
+    server.message_batches.delete(batch_id)
     return {"id": batch_id, "type": "message_batch_deleted"}
 
 
@@ -144,7 +144,7 @@ def results(server: SimulatorServer, batch_id: str) -> bytes:
     download"; the status is the simulator's choice). With the quirks on, the lines come in reverse
     request order: "Batch results can be returned in any order ... always use the custom_id field".
     """
-    batch = server.batches.get(batch_id)
+    batch = server.message_batches.get(batch_id)
     with batch.lock:
         if batch.status != "ended":
             raise invalid(f"Message Batch {batch_id} has not ended yet: its results are not available")
