@@ -117,13 +117,14 @@ class MessageBatch:
 
     def next_event(self) -> float | None:
         """When this batch next changes by itself (a request done or started, its expiry), if ever."""
-        if self.status == "ended":
-            return None
-        if self._in_flight is not None:
-            return min(self._in_flight.done_at, self.expires)
-        if self.status == "canceling" or self._cursor == len(self.items):
-            return max(self.cancel_initiated or 0.0, self._last_done)
-        return min(self._start_of_next(), self.expires)
+        with self.lock:
+            if self.status == "ended":
+                return None
+            if self._in_flight is not None:
+                return min(self._in_flight.done_at, self.expires)
+            if self.status == "canceling" or self._cursor == len(self.items):
+                return max(self.cancel_initiated or 0.0, self._last_done)
+            return min(self._start_of_next(), self.expires)
 
     def tick(self, server: SimulatorServer, now: float) -> None:
         """Process whatever was due by `now`, and end the batch if its time has come."""
