@@ -37,7 +37,9 @@ from tests.simulator_fixtures import (
 )
 
 BATCHES = "https://platform.claude.com/docs/en/build-with-claude/batch-processing"
-DELAY_MS = 3000
+# Ten minutes of the simulator's clock, which the tests move: long, so that the real time a test takes
+# (a few ms, or seconds on a loaded machine) never moves a request past the moment a test looks at.
+DELAY_MS = 600_000
 RUN_ID = "audit-scan-20261101-120000-abcd"
 HELLO = [{"role": "user", "content": "Hello"}]
 ONE_HOUR = {"type": "ephemeral", "ttl": "1h"}
@@ -462,7 +464,7 @@ def test_a_request_in_flight_finishes_before_the_cancel_does(sim, api, tree):
     sim.set_rules(["slow:batch=1,latency_ms=60000"])
     bodies = {"agent-1": first_turn(tmp, 1, ["alpha.md"]), "agent-2": first_turn(tmp, 2, ["delta.md"])}
     batch = create(api, bodies)
-    sim.advance_clock(DELAY_MS / 1000)  # agent 1 started at D/2 and is still running
+    sim.advance_clock(DELAY_MS / 1000 / 2 + 1)  # agent 1 started at D/2 and is still running
     api.messages.batches.cancel(batch.id)
     assert api.messages.batches.retrieve(batch.id).processing_status == "canceling"
     sim.advance_clock(60)
@@ -477,14 +479,14 @@ def test_a_slow_request_delays_the_end_of_its_batch(sim, api, tree):
     """A rule's latency_ms, which delays a /v1/messages answer, delays a batch request the same and
     every request behind it: the batch ends that much later."""
     _repo, _docs, tmp = tree
-    sim.set_rules(["slow:batch=1,latency_ms=5000"])
+    sim.set_rules([f"slow:batch=1,latency_ms={2 * DELAY_MS}"])
     bodies = {"agent-1": first_turn(tmp, 1, ["alpha.md"]), "agent-2": first_turn(tmp, 2, ["delta.md"])}
     batch = create(api, bodies)
     assert finish(sim, api, batch).processing_status == "in_progress"
-    sim.advance_clock(5)
+    sim.advance_clock(2 * DELAY_MS / 1000)
     ended = api.messages.batches.retrieve(batch.id)
-    # Agent 1 starts at D/2 and takes 5 s; agent 2, due at D, waits for it and is done at once.
-    assert ended.ended_at - ended.created_at == timedelta(milliseconds=DELAY_MS / 2 + 5000)
+    # Agent 1 starts at D/2 and takes 2D; agent 2, due at D, waits for it and is done at once.
+    assert ended.ended_at - ended.created_at == timedelta(milliseconds=DELAY_MS / 2 + 2 * DELAY_MS)
     assert counts(ended)["succeeded"] == 2
 
 
@@ -617,6 +619,24 @@ def test_misbehaviours_follow_their_conversation_through_batches(sim, api, tree)
     measured = (measure(p, (docs / p).read_text(), lambda rel: (repo / rel).exists()) for p in shares[2])
     assert (tmp / "batch-2.md").read_text() == format_batch(measured)
     assert final[2] == final_message(str(tmp / "batch-2.md"))
+
+
+def test_a_paused_turn_in_a_batch_is_continued_in_the_next_one(sim, api, tree):
+    """BATCHES ("Server tools and the agentic loop"): "If a batch result comes back with pause_turn, the
+    turn did not finish; you can continue it by submitting the paused assistant content in a follow-up
+    request (batch or synchronous)". The `pause-turn` rule pauses a batch answer like a /v1/messages one."""
+    _repo, _docs, tmp = tree
+    sim.set_rules(["pause-turn:times=1"])
+    body = first_turn(tmp, 1, ["alpha.md"])
+    paused = results(api, finish(sim, api, create(api, {"agent-1": body})).id)["agent-1"].message
+    assert paused.stop_reason == "pause_turn"
+    continued = {
+        **body,
+        "messages": [*body["messages"], {"role": "assistant", "content": sendable(paused.content)}],
+    }
+    rest = results(api, finish(sim, api, create(api, {"agent-1": continued})).id)["agent-1"].message
+    assert rest.stop_reason == "tool_use"
+    assert [b.input["path"] for b in rest.content if b.type == "tool_use"] == ["alpha.md"]
 
 
 def test_concurrent_pollers_process_each_request_once(sim, api):
