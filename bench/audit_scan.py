@@ -140,8 +140,8 @@ def main() -> int:
     from django.core.management import call_command
 
     from runs import engine
+    from runs.claude.endpoint import simulator_health
     from runs.cluster import cluster_alive
-    from runs.executors import simulator_health
     from runs.models import Run
 
     call_command("migrate", verbosity=0)

@@ -161,7 +161,9 @@ CACHES = {
 }
 
 # --- agents and the task queue -----------------------------------------------------------------------
-ERKWEB_MODELS = load_model_table()
+_model_table = load_model_table()
+ERKWEB_MODELS = _model_table.aliases  # alias -> price table entry
+ERKWEB_MODEL_IDS = _model_table.ids  # every priced model id -> its entry
 # The operations erkweb offers, as dotted paths of their Operation classes: adding one is one line here.
 ERKWEB_OPERATIONS = [
     path.strip()
@@ -176,6 +178,7 @@ ERKWEB_SIMULATOR_URL = env_str("ERKWEB_SIMULATOR_URL", "http://127.0.0.1:8765")
 ERKWEB_AGENT_MAX_TURNS = env_int("ERKWEB_AGENT_MAX_TURNS", 12, minimum=2)
 ERKWEB_AGENT_MAX_OUTPUT_TOKENS = env_int("ERKWEB_AGENT_MAX_OUTPUT_TOKENS", 32_000, minimum=256)
 ERKWEB_BATCH_TIME_LIMIT = env_int("ERKWEB_BATCH_TIME_LIMIT", 600, minimum=5)
+# erkweb's own retries of a failed API call (the SDK's are off), within the batch's time limit.
 ERKWEB_API_MAX_RETRIES = env_int("ERKWEB_API_MAX_RETRIES", 4, minimum=0)
 # Deliveries of one batch task (a worker that died mid-batch gets its batch redelivered) before the
 # batch is failed for good.

@@ -22,9 +22,12 @@ from django.utils import timezone
 import erkweb
 
 from . import verification
-from .agent import AgentCancelled, AgentFailed, Limits, run_agent
+from .claude.agent import AgentCancelled, AgentStopped, Limits, run_agent
+from .claude.conversation import AgentFailed, Conversation
+from .claude.endpoint import Endpoint, endpoint_for_run, make_client
+from .claude.preflight import endpoint_for_new_run
 from .errors import InputError
-from .executors import Endpoint, Executor, api_base_url, check_endpoint, make_client, resolve_model
+from .model_choice import Executor, resolve_model
 from .models import BATCH_OPEN, Batch, BatchStatus, ItemResult, Run, RunStatus, new_run_id
 from .operations import get_operation
 from .operations.base import Operation, Plan
@@ -72,9 +75,7 @@ def prepare_run(
         if stage not in range(1, op.stages + 1):
             raise InputError(f"{op.name} has stages 1 to {op.stages}, not {stage}", field="stage_models")
         stage_executors[stage] = resolve_model(stage_model)
-    endpoint = None
-    for candidate in (executor, *stage_executors.values()):
-        endpoint = endpoint or check_endpoint(candidate)
+    endpoint = endpoint_for_new_run([executor, *stage_executors.values()])
     now = timezone.now()
     plan = op.prepare(params, agents=agents, as_of=as_of or now.date())
     return Prepared(
@@ -91,7 +92,8 @@ def prepare_run(
 def same_items_with(prepared: Prepared, model: str) -> Prepared:
     """The same gathered items and partition, run by another model (for a side-by-side comparison)."""
     executor = resolve_model(model)
-    return replace(prepared, executor=executor, endpoint=prepared.endpoint or check_endpoint(executor))
+    stages = [executor, *prepared.stage_executors.values()]
+    return replace(prepared, executor=executor, endpoint=endpoint_for_new_run(stages))
 
 
 def create_run(operation: str, params: dict, *, model: str | None, agents: int = 5, **options) -> Run:
@@ -130,7 +132,8 @@ def launch(prepared: Prepared) -> Run:
         "items": plan.items,
         "partition": [b.inputs for b in plan.batches],
         "app_version": erkweb.__version__,
-        "api_base_url": (endpoint.base_url or "https://api.anthropic.com") if endpoint else None,
+        # Redacted: a base URL can carry credentials, and learn's agents can read the manifest.
+        "api_base_url": endpoint.shown_url if endpoint else None,
         "simulator": bool(endpoint and endpoint.simulator),
         "limits": {
             "max_turns": settings.ERKWEB_AGENT_MAX_TURNS,
@@ -237,6 +240,8 @@ def execute_batch(batch_pk: int) -> None:
         final_message, warnings = _fill_batch(run, batch, output)
     except AgentCancelled:
         batch.cancel()
+    except AgentStopped as exc:
+        batch.fail(str(exc))
     except AgentFailed as exc:
         batch.fail(str(exc))
     except SystemExit as exc:
@@ -261,28 +266,48 @@ def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
     # Costed with the price table the manifest recorded when the run was created, so a change of prices
     # since then does not make the manifest wrong about this run.
     prices = run.manifest["stage_models"][str(batch.stage)]["prices"]
-
-    def on_turn(usage, cost, entries):
-        batch.record_turn(usage=usage, cost=cost, transcript_entries=entries)
-        run.add_usage_totals()
-
-    outcome = run_agent(
-        make_client(api_base_url()),
-        model_id=batch.model_id,
+    limits = Limits(
+        max_turns=settings.ERKWEB_AGENT_MAX_TURNS,
+        max_output_tokens=settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS,
+        time_limit_s=settings.ERKWEB_BATCH_TIME_LIMIT,
+        max_retries=settings.ERKWEB_API_MAX_RETRIES,
+    )
+    # The run's recorded endpoint, not this worker's environment (which may point elsewhere).
+    endpoint = endpoint_for_run(run.manifest.get("api_base_url"), bool(run.manifest.get("simulator")))
+    conversation = Conversation.start(
+        model=batch.model_id,
+        max_tokens=limits.max_output_tokens,
+        max_turns=limits.max_turns,
         system=op.system_prompt(run, batch),
         user_message=op.batch_message(run, batch),
-        toolbox=toolbox,
-        limits=Limits(
-            max_turns=settings.ERKWEB_AGENT_MAX_TURNS,
-            max_output_tokens=settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS,
-            time_limit_s=settings.ERKWEB_BATCH_TIME_LIMIT,
-        ),
-        prices=prices,
+        tools=toolbox.schemas,
         expected_final=op.expected_final(batch),
-        on_turn=on_turn,
-        cancelled=lambda: Run.objects.filter(pk=run.pk, status=RunStatus.CANCELLED).exists(),
+    )
+    outcome = run_agent(
+        make_client(endpoint, timeout=float(limits.time_limit_s)),
+        conversation,
+        toolbox,
+        limits=limits,
+        prices=prices,
+        hooks=BatchHooks(run, batch),
     )
     return outcome.final_message, outcome.warnings
+
+
+class BatchHooks:
+    """How the agent loop reaches this batch's rows: a stop before each turn, usage and transcript after."""
+
+    def __init__(self, run: Run, batch: Batch):
+        self.run, self.batch = run, batch
+
+    def before_turn(self, worst_case_cost) -> None:
+        if Run.objects.filter(pk=self.run.pk, status=RunStatus.CANCELLED).exists():
+            raise AgentCancelled("cancelled")
+
+    def record(self, entries: list[dict], usage: dict, cost) -> None:
+        turns = sum(entry.get("role") == "assistant" for entry in entries)
+        self.batch.record_turn(usage=usage, cost=cost, transcript_entries=entries, turns=turns)
+        self.run.add_usage_totals()
 
 
 # --- after a batch ends ------------------------------------------------------------------------------

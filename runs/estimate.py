@@ -1,79 +1,167 @@
-"""Before a run: how many tokens it will take and what it will cost, from the items' sizes.
+"""Before a run: how many tokens it will take and what it will cost, the way the API bills them.
 
-An estimate, and labelled as one: tokens are counted as 3.5 characters (specs/models.md: the current
-models' tokenizer), the agent is assumed to follow the turn plan (read all, check paths, write, finish),
-and its output is guessed per item. What it gets right is the shape of the bill: the cache write of the
-docs, the cache reads of later turns, and Haiku's five-fold rate for requests over 100K tokens, which
-batch sizing decides.
+The agent is assumed to follow the turn plan every operation's prompt asks for (read all its inputs in
+one turn, check what it must in a second, write its file in a third, end in a fourth), and each request
+is priced with the same function as a real call (runs/claude/pricing.py). What the bill is made of:
+
+- the tool definitions and the system prompt (the shared prefix) in every request, and the cache: each
+  turn writes what it added and reads the rest; the first wave of a stage (as many batches as there are
+  workers, which all start together) each write the shared prefix, because a cache entry is readable only
+  once the response that wrote it has begun; later batches read it;
+- a prefix shorter than the model's minimum cacheable prompt length is not cached at all: billed as input
+  (https://platform.claude.com/docs/en/build-with-claude/prompt-caching, cache limitations);
+- thinking, billed as output, and sent back as input in the turns after it;
+- the long-prompt rule of the models that have one (Haiku 5.5: a request over 100,000 prompt tokens is
+  billed at five times every rate), which batch sizing decides.
+
+Tokens are counted by the endpoint's ``count_tokens`` when a counter is given (``counted by the API``),
+else estimated as 3.5 characters a token (specs/models.md: the current models' tokenizer), and labelled
+as an estimate. What the agent writes is guessed per item either way.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .executors import Executor, call_cost
+from .claude.pricing import call_cost
+from .model_choice import Executor
 from .operations.base import Plan
 
 CHARS_PER_TOKEN = 3.5
+ESTIMATED = "an estimate: 3.5 characters a token"
 OUTPUT_TOKENS_PER_ITEM = 90  # one 13-line block of the batch file, written once
-TURN_OVERHEAD_TOKENS = 300  # thinking, tool calls and tool results around the docs
-
-
-@dataclass(frozen=True)
-class BatchEstimate:
-    index: int
-    items: int
-    input_tokens: int  # the docs of the batch
-    largest_prompt: int  # tokens of its biggest request
-    over_long_prompt_line: bool
-
-
-@dataclass(frozen=True)
-class Estimate:
-    batches: list[BatchEstimate]
-    input_tokens: int  # docs + shared prompt, as if each were sent once
-    billed_tokens: int  # input + cache writes + cache reads, over every request
-    cost_usd: Decimal
-    long_prompt_threshold: int | None
+THINKING_TOKENS_PER_TURN = 120  # adaptive thinking before each tool turn
+TOOL_CALL_TOKENS = 12  # one tool_use block: its name and a path
+TOOL_RESULT_TOKENS = 6  # a short tool result (true/false, "wrote N characters")
+PATH_CHECKS_PER_ITEM = 3
+FINAL_TOKENS = 20  # Output written to <path>
+BATCH_MESSAGE_CHARS = 600  # the first user message around the list of its inputs
 
 
 def tokens(characters: int) -> int:
     return round(characters / CHARS_PER_TOKEN)
 
 
-def estimate(plan: Plan, executor_for: Callable[[int], Executor], system_prompt: str) -> Estimate:
-    """``executor_for(stage)`` gives the model of each stage (learn's tiers can each have their own)."""
-    system = tokens(len(system_prompt))
-    threshold = None
-    batches, total_cost, billed = [], Decimal(0), 0
+class CharCounter:
+    """Token counts from characters, for when no endpoint can count them (no key)."""
+
+    label = ESTIMATED
+
+    def count(self, model_id: str, *, messages: list[dict], system=None, tools=None) -> int:
+        return tokens(len(json.dumps([system or [], tools or [], messages], ensure_ascii=False)))
+
+
+@dataclass(frozen=True)
+class BatchEstimate:
+    index: int
+    items: int
+    input_tokens: int  # the batch's inputs (docs...), as the agent reads them
+    largest_prompt: int  # tokens of its biggest request
+    over_long_prompt_line: bool
+    cost_usd: Decimal
+
+
+@dataclass(frozen=True)
+class Estimate:
+    batches: list[BatchEstimate]
+    input_tokens: int  # inputs + shared prompt, as if each were sent once
+    billed_tokens: int  # input + cache writes + cache reads, over every request
+    cost_usd: Decimal
+    long_prompt_threshold: int | None
+    counted_by: str  # "counted by the API" or what the estimate assumed
+
+
+@dataclass
+class _Cache:
+    """What the agent's requests find in the prompt cache, turn by turn."""
+
+    minimum: int
+    readable: int = 0  # tokens of the longest prefix already in the cache
+
+    def bill(self, prompt: int, shared: int, shared_cached: bool) -> dict:
+        """Usage of one request of ``prompt`` tokens whose breakpoints are the shared prefix and the end."""
+        read = self.readable if self.readable <= prompt else 0
+        if not read and shared_cached and shared >= self.minimum:
+            read = shared
+        written = prompt - read if prompt >= self.minimum else 0
+        usage = {
+            "input_tokens": prompt - read - written,
+            "cache_write_tokens": written,
+            "cache_read_tokens": read,
+        }
+        if written:
+            self.readable = prompt
+        return usage
+
+
+def _batch_calls(shared: int, message: int, docs: int, items: int) -> list[tuple[int, int]]:
+    """(tokens added to the prompt, output tokens) of each request of the turn plan."""
+    reads = items * TOOL_CALL_TOKENS
+    checks = items * PATH_CHECKS_PER_ITEM
+    written = items * OUTPUT_TOKENS_PER_ITEM
+    out1 = THINKING_TOKENS_PER_TURN + reads
+    out2 = THINKING_TOKENS_PER_TURN + checks * TOOL_CALL_TOKENS
+    out3 = THINKING_TOKENS_PER_TURN + written + TOOL_CALL_TOKENS
+    return [
+        (shared + message, out1),  # read every input
+        (out1 + docs, out2),  # the inputs came back; check paths
+        (out2 + checks * TOOL_RESULT_TOKENS, out3),  # write the file
+        (out3 + TOOL_RESULT_TOKENS, FINAL_TOKENS),  # end with the final message
+    ]
+
+
+def estimate(
+    plan: Plan,
+    executor_for: Callable[[int], Executor],
+    system_prompt: str,
+    *,
+    tools: list[dict] | None = None,
+    counter=None,
+    workers: int | None = None,
+) -> Estimate:
+    """``executor_for(stage)`` gives the model of each stage (learn's tiers can each have their own);
+    ``counter`` counts tokens (preflight.TokenCounter), else they are estimated from characters."""
+    from django.conf import settings
+
+    from .tools import TOOL_SCHEMAS
+
+    counter = counter or CharCounter()
+    workers = workers or settings.ERKWEB_WORKERS
+    tools = TOOL_SCHEMAS if tools is None else tools
+    system = [{"type": "text", "text": system_prompt}] if system_prompt else None
+    texts = getattr(plan, "item_text", None)
+    shared_by_model: dict[str, int] = {}
+    started_in_stage: dict[int, int] = {}
+    batches, total_cost, billed, threshold = [], Decimal(0), 0, None
     for n, planned in enumerate(plan.batches, start=1):
         executor = executor_for(planned.stage)
         if executor.is_local:
-            batches.append(BatchEstimate(n, len(planned.inputs), 0, 0, over_long_prompt_line=False))
+            batches.append(BatchEstimate(n, len(planned.inputs), 0, 0, False, Decimal(0)))
             continue
-        batch_threshold = executor.prices.get("long_prompt_threshold")
-        threshold = threshold or batch_threshold
-        docs = tokens(sum(plan.item_sizes.get(item, 0) for item in planned.inputs))
-        output = OUTPUT_TOKENS_PER_ITEM * len(planned.inputs)
-        shared_write = system if n == 1 else 0  # later batches read the shared prompt from the cache
-        # The four requests of the turn plan, as (cache write, cache read, output).
-        calls = [
-            (shared_write + TURN_OVERHEAD_TOKENS, system - shared_write, TURN_OVERHEAD_TOKENS),
-            (docs, system + TURN_OVERHEAD_TOKENS, TURN_OVERHEAD_TOKENS),
-            (TURN_OVERHEAD_TOKENS, system + docs + TURN_OVERHEAD_TOKENS, output),
-            (output, system + docs + 2 * TURN_OVERHEAD_TOKENS, 30),
-        ]
-        largest = 0
-        for write, read, out in calls:
-            usage = {
-                "input_tokens": 0,
-                "output_tokens": out,
-                "cache_write_tokens": write,
-                "cache_read_tokens": read,
-            }
-            total_cost += call_cost(executor.prices, usage)
-            billed += write + read
-            largest = max(largest, write + read)
+        prices, model_id = executor.prices, executor.model_id
+        threshold = threshold or prices.get("long_prompt_threshold")
+        if model_id not in shared_by_model:
+            shared_by_model[model_id] = counter.count(
+                model_id, system=system, tools=tools, messages=[{"role": "user", "content": "."}]
+            )
+        shared = shared_by_model[model_id]
+        docs = _inputs_tokens(counter, model_id, plan, planned.inputs, texts)
+        message = tokens(BATCH_MESSAGE_CHARS + sum(len(item) + 3 for item in planned.inputs))
+        # The first wave of a stage starts together: none finds the shared prefix in the cache yet.
+        started_in_stage[planned.stage] = started_in_stage.get(planned.stage, 0) + 1
+        shared_cached = started_in_stage[planned.stage] > workers
+        cache = _Cache(minimum=int(prices.get("min_cacheable_tokens") or 0))
+        prompt, largest, batch_cost = 0, 0, Decimal(0)
+        for added, output in _batch_calls(shared, message, docs, len(planned.inputs)):
+            prompt += added
+            usage = {**cache.bill(prompt, shared, shared_cached), "output_tokens": output}
+            batch_cost += call_cost(prices, usage)
+            billed += prompt
+            largest = max(largest, prompt)
+            prompt += output  # the answer is part of the next request
+        total_cost += batch_cost
+        batch_threshold = prices.get("long_prompt_threshold")
         batches.append(
             BatchEstimate(
                 index=n,
@@ -81,12 +169,41 @@ def estimate(plan: Plan, executor_for: Callable[[int], Executor], system_prompt:
                 input_tokens=docs,
                 largest_prompt=largest,
                 over_long_prompt_line=bool(batch_threshold and largest > batch_threshold),
+                cost_usd=batch_cost.quantize(Decimal("0.000001")),
             )
         )
     return Estimate(
         batches=batches,
-        input_tokens=system + sum(b.input_tokens for b in batches),
+        input_tokens=max(shared_by_model.values(), default=0) + sum(b.input_tokens for b in batches),
         billed_tokens=billed,
         cost_usd=total_cost.quantize(Decimal("0.0001")),
         long_prompt_threshold=threshold,
+        counted_by=counter.label,
     )
+
+
+def _inputs_tokens(counter, model_id: str, plan: Plan, items: list[str], texts) -> int:
+    """Tokens of a batch's inputs as its agent reads them back (one tool result each)."""
+    if texts is None or isinstance(counter, CharCounter):
+        return tokens(sum(plan.item_sizes.get(item, 0) for item in items))
+    blocks = [{"type": "text", "text": texts(item) or "(empty file: 0 bytes)"} for item in items]
+    return counter.count(model_id, messages=[{"role": "user", "content": blocks}]) if blocks else 0
+
+
+def preview_estimate(prepared, system_prompt: str) -> Estimate:
+    """The new-run preview's figure: counted by the run's endpoint when it is the real API or another
+    server with a credential (count_tokens is free), else estimated from characters; a count that fails
+    falls back to the estimate rather than failing the page."""
+    from .claude.endpoint import make_client
+    from .claude.preflight import TokenCounter
+    from .claude.retries import classify
+
+    endpoint = prepared.endpoint
+    if endpoint is not None and not endpoint.simulator:
+        counter = TokenCounter(make_client(endpoint, timeout=15.0))
+        try:
+            return estimate(prepared.plan, prepared.executor_for, system_prompt, counter=counter)
+        except Exception as exc:
+            if classify(exc) is None:
+                raise
+    return estimate(prepared.plan, prepared.executor_for, system_prompt)

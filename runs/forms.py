@@ -2,31 +2,24 @@
 validation is the engine's own (``prepare_run``): the form only maps its errors onto the fields they
 are about, so the page and the command line refuse exactly the same inputs."""
 
-import os
 from collections.abc import Mapping
 from typing import Any, cast
 
 from django import forms
-from django.conf import settings
 from django.forms import BoundField
 
 from . import engine
+from .claude.endpoint import simulator_is_default
 from .errors import InputError
-from .executors import LOCAL
+from .model_choice import LOCAL, model_choices
 from .operations import get_operation, operations
 from .operations.presentation import ParamField, param_fields
 
 DEFAULT_AGENTS = 5
 
 
-def model_choices() -> list[tuple[str, str]]:
-    choices = [(LOCAL, "local: exact, from Python, no LLM")]
-    choices += [(alias, f"{alias}: {entry['id']}") for alias, entry in settings.ERKWEB_MODELS.items()]
-    return choices
-
-
 def default_model() -> str:
-    return "haiku" if os.environ.get("ANTHROPIC_API_KEY", "").strip() else LOCAL
+    return LOCAL if simulator_is_default() else "haiku"
 
 
 def _declarations() -> list[tuple[str, dict[str, forms.Field]]]:

@@ -302,10 +302,11 @@ class Batch(models.Model):
         self.protocol_warnings = [*self.protocol_warnings, *warnings]
         Batch.objects.filter(pk=self.pk).update(protocol_warnings=self.protocol_warnings)
 
-    def record_turn(self, *, usage: dict, cost: Decimal, transcript_entries: list[dict]):
-        """Add one API call's usage and transcript entries; done per turn so a page shows progress."""
+    def record_turn(self, *, usage: dict, cost: Decimal, transcript_entries: list[dict], turns: int = 1):
+        """Add API usage and transcript entries (``turns`` responses among them, 0 for a failed attempt
+        or tool results); done as they happen, so a page shows progress."""
         Batch.objects.filter(pk=self.pk).update(
-            turns=F("turns") + 1,
+            turns=F("turns") + turns,
             input_tokens=F("input_tokens") + usage.get("input_tokens", 0),
             output_tokens=F("output_tokens") + usage.get("output_tokens", 0),
             cache_write_tokens=F("cache_write_tokens") + usage.get("cache_write_tokens", 0),

@@ -18,7 +18,7 @@ from . import engine
 from .cluster import cluster_alive
 from .compare import CompareError, UnknownRunError, compare_runs
 from .errors import InputError
-from .estimate import estimate
+from .estimate import preview_estimate
 from .export import EXPORT_FORMATS, export_filename, export_run
 from .forms import NewRunForm
 from .models import Batch, Run, RunStatus
@@ -88,7 +88,7 @@ def _preview(form: NewRunForm) -> dict | None:
         "stages": op.stages,
         "agent_counts": [(role, roles.count(role)) for role in dict.fromkeys(roles)],
         "batch_sizes": [len(b.inputs) for b in plan.batches],
-        "estimates": [(p.executor, estimate(p.plan, p.executor_for, shared_prompt)) for p in form.prepared],
+        "estimates": [(p.executor, preview_estimate(p, shared_prompt)) for p in form.prepared],
     }
 
 

@@ -1,19 +1,21 @@
 """The tool-use loop on the real SDK against the simulator, over real sockets."""
 
 import os
+import time
 from decimal import Decimal
 
 import anthropic
 import pytest
 from django.conf import settings
 
-from runs.agent import AgentCancelled, AgentFailed, Limits, run_agent, with_breakpoint
+from runs.claude.agent import AgentCancelled, Limits, run_agent
+from runs.claude.conversation import AgentFailed, Conversation, sendable, with_breakpoints
 from runs.operations.audit_scan import prompts
 from runs.operations.audit_scan.local import local_batch_text
 from runs.operations.base import final_message
 from runs.tools import Toolbox
 
-LIMITS = Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=60)
+LIMITS = Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=60, max_retries=0)
 
 
 @pytest.fixture
@@ -33,23 +35,52 @@ def batch(repo, tmp_path):
     }
 
 
-def client_for(sim, retries=0):
-    return anthropic.Anthropic(api_key="test-key", base_url=sim.url, max_retries=retries)
+def client_for(sim):
+    return anthropic.Anthropic(api_key="test-key", base_url=sim.url, max_retries=0)
 
 
-def agent(sim, batch, *, limits=LIMITS, retries=0, turns=None, cancelled=lambda: False):
-    turns = [] if turns is None else turns
-    return run_agent(
-        client_for(sim, retries),
-        model_id="claude-sonnet-5-5",
+class Hooks:
+    """The engine's side of the loop, recorded: ``turns`` gets (usage, cost, entries) per response,
+    entries recorded before it (tool results, failed attempts) included, as the batch's rows get them."""
+
+    def __init__(self, turns: list, cancelled=lambda: False):
+        self.turns, self.cancelled, self.records, self._before = turns, cancelled, [], []
+
+    def before_turn(self, worst_case_cost):
+        self.worst = worst_case_cost
+        if self.cancelled():
+            raise AgentCancelled("cancelled")
+
+    def record(self, entries, usage, cost):
+        self.records.append((entries, usage, cost))
+        if any(entry["role"] == "assistant" for entry in entries):
+            self.turns.append((usage, cost, [*self._before, *entries]))
+            self._before = []
+        else:
+            self._before.extend(entries)
+
+
+def conversation_for(batch, model="claude-sonnet-5-5", limits=LIMITS) -> Conversation:
+    return Conversation.start(
+        model=model,
+        max_tokens=limits.max_output_tokens,
+        max_turns=limits.max_turns,
         system=prompts.SYSTEM_PROMPT,
         user_message=batch["message"],
-        toolbox=batch["toolbox"],
-        limits=limits,
-        prices=settings.ERKWEB_MODELS["sonnet"],
+        tools=batch["toolbox"].schemas,
         expected_final=final_message(str(batch["out"])),
-        on_turn=lambda usage, cost, entries: turns.append((usage, cost, entries)),
-        cancelled=cancelled,
+    )
+
+
+def agent(sim, batch, *, limits=LIMITS, turns=None, cancelled=lambda: False, prices=None, hooks=None):
+    hooks = hooks or Hooks([] if turns is None else turns, cancelled)
+    return run_agent(
+        client_for(sim),
+        conversation_for(batch, limits=limits),
+        batch["toolbox"],
+        limits=limits,
+        prices=settings.ERKWEB_MODELS["sonnet"] if prices is None else prices,
+        hooks=hooks,
     )
 
 
@@ -97,7 +128,7 @@ def test_turn_limit(simulator, batch):
 
 def test_time_limit(simulator, batch):
     simulator.set_latency(400)
-    with pytest.raises(AgentFailed, match=r"time limit reached|timed out"):
+    with pytest.raises(AgentFailed, match=r"time limit reached|timed out|time ran out"):
         agent(simulator, batch, limits=Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=0.6))
 
 
@@ -118,10 +149,19 @@ def test_cancellation_stops_before_the_next_turn(simulator, batch):
     assert not batch["out"].exists(), "stopped before the write turn"
 
 
-def test_rate_limit_is_retried_by_the_sdk(simulator, batch):
+def test_rate_limit_is_retried_after_the_wait_the_api_asked(simulator, batch):
     simulator.set_rules([{"behaviour": "rate-limit", "times": 1}])
-    outcome = agent(simulator, batch, retries=2)
+    hooks = Hooks([])
+    started = time.monotonic()
+    outcome = agent(simulator, batch, limits=Limits(12, 32_000, 60, max_retries=2), hooks=hooks)
     assert outcome.turns == 4 and batch["out"].read_text() == batch["expected"]
+    # The simulator's 429 asks for retry-after: 1; the loop waited that long, and said so.
+    assert time.monotonic() - started >= 1.0
+    errors = [entry for entries, _, _ in hooks.records for entry in entries if entry["role"] == "error"]
+    assert len(errors) == 1
+    assert errors[0]["status"] == 429 and errors[0]["error_type"] == "rate_limit_error"
+    assert errors[0]["wait_s"] == 1.0 and errors[0]["attempt"] == 1
+    assert errors[0]["text"].endswith("retry 1 in 1.0 s (as the API asked)")
 
 
 @pytest.mark.parametrize(
@@ -139,17 +179,14 @@ def test_api_failures_fail_the_batch_with_a_reason(simulator, batch, behaviour, 
 
 
 def test_bad_request_is_reported_with_the_api_message(simulator, batch):
-    with pytest.raises(AgentFailed, match="API error 400 invalid_request_error"):
+    with pytest.raises(AgentFailed, match=r"API error (400 invalid_request_error|404 not_found_error)"):
         run_agent(
             client_for(simulator),
-            model_id="not-a-model",
-            system=prompts.SYSTEM_PROMPT,
-            user_message=batch["message"],
-            toolbox=batch["toolbox"],
+            conversation_for(batch, model="not-a-model"),
+            batch["toolbox"],
             limits=LIMITS,
             prices={},
-            expected_final="",
-            on_turn=lambda *a: None,
+            hooks=Hooks([]),
         )
 
 
@@ -176,7 +213,7 @@ def test_breakpoints_go_on_the_two_newest_user_turns_only():
         {"role": "assistant", "content": [{"type": "text", "text": "b"}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "y", "content": "s"}]},
     ]
-    sent = with_breakpoint(messages)
+    sent = with_breakpoints(messages)
     marked = [
         i
         for i, m in enumerate(sent)
@@ -191,7 +228,7 @@ def test_breakpoints_go_on_the_two_newest_user_turns_only():
 
 
 def test_cost_uses_the_price_table():
-    from runs.executors import call_cost
+    from runs.claude.pricing import call_cost
 
     haiku = settings.ERKWEB_MODELS["haiku"]
     usage = {"input_tokens": 1_000_000, "output_tokens": 0, "cache_write_tokens": 0, "cache_read_tokens": 0}
@@ -216,8 +253,6 @@ def test_empty_text_blocks_are_not_sent_back_and_thinking_blocks_are_kept_in_ord
     (https://platform.claude.com/docs/en/build-with-claude/extended-thinking, preserving thinking blocks)."""
     from anthropic.types import RedactedThinkingBlock, TextBlock, ThinkingBlock, ToolUseBlock
 
-    from runs.agent import block_params, sendable
-
     content = [
         ThinkingBlock(type="thinking", thinking="plan", signature="sig-1"),
         TextBlock(type="text", text=""),
@@ -227,7 +262,7 @@ def test_empty_text_blocks_are_not_sent_back_and_thinking_blocks_are_kept_in_ord
         ThinkingBlock(type="thinking", thinking="", signature="sig-2"),
         ToolUseBlock(type="tool_use", id="toolu_1", name="read_file", input={"path": "a.md"}),
     ]
-    assert sendable(block_params(content)) == [
+    assert sendable([block.model_dump(mode="json", exclude_none=True) for block in content]) == [
         {"type": "thinking", "thinking": "plan", "signature": "sig-1"},
         {"type": "redacted_thinking", "data": "opaque"},
         {"type": "text", "text": "Reading the docs."},

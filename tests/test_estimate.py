@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 
 from runs.estimate import estimate
-from runs.executors import resolve_model
+from runs.model_choice import resolve_model
 from runs.operations.base import Plan, PlannedBatch
 
 

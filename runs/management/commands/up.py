@@ -1,9 +1,10 @@
 """``python manage.py up``: the whole app in one command, stopped cleanly by Ctrl-C.
 
-Starts, in this order, the Messages API simulator (only when no ANTHROPIC_API_KEY and no
-ANTHROPIC_BASE_URL are set), a django-q2 worker cluster (``qcluster``) and the web server on
-127.0.0.1. Children run in their own sessions, so Ctrl-C reaches only this process, which then stops
-them in reverse order and waits for them: no orphaned workers keep running batches afterwards.
+Starts, in this order, the Messages API simulator (only when no ANTHROPIC_API_KEY, no
+ANTHROPIC_AUTH_TOKEN and no ANTHROPIC_BASE_URL are set), a django-q2 worker cluster (``qcluster``) and
+the web server on 127.0.0.1. Children run in their own sessions, so Ctrl-C reaches only this process,
+which then stops them in reverse order and waits for them: no orphaned workers keep running batches
+afterwards.
 
 ``--host`` is handed to the children as ERKWEB_HOST, so a web server told to listen off loopback
 (``--host 0.0.0.0``) puts every page behind a login (erkweb/loopback.py).
@@ -22,8 +23,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from erkweb.loopback import is_loopback, login_required_for
+from runs.claude.endpoint import simulator_health, simulator_is_default
 from runs.cluster import wait_for_cluster
-from runs.executors import simulator_health
 
 MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
 
@@ -108,7 +109,7 @@ class Command(BaseCommand):
             )
 
     def _needs_simulator(self, no_simulator: bool) -> bool:
-        if no_simulator or os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_BASE_URL"):
+        if no_simulator or not simulator_is_default():
             return False
         if simulator_health(settings.ERKWEB_SIMULATOR_URL) is not None:
             self.stdout.write(f"using the simulator already running at {settings.ERKWEB_SIMULATOR_URL}")
