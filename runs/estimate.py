@@ -130,7 +130,7 @@ def estimate(
     workers = workers or settings.ERKWEB_WORKERS
     tools = TOOL_SCHEMAS if tools is None else tools
     system = [{"type": "text", "text": system_prompt}] if system_prompt else None
-    texts = getattr(plan, "item_text", None)
+    texts = plan.item_text
     shared_by_model: dict[str, int] = {}
     started_in_stage: dict[int, int] = {}
     batches, total_cost, billed, threshold = [], Decimal(0), 0, None

@@ -190,3 +190,19 @@ class Toolbox:
             fh.write(content)
         self.writes += 1
         return f"wrote {len(content)} characters to {target}"
+
+
+def reader(read_root: Path, repo_root: Path | None = None):
+    """``text(rel)``: what read_file gives an agent for ``rel`` under ``read_root`` (an error result's text
+    for a file it cannot read): the estimate counts the tokens agents will be sent."""
+    box = Toolbox(
+        read_root=Path(read_root), repo_root=Path(repo_root or read_root), output_path=Path(os.devnull)
+    )
+
+    def text(rel: str) -> str:
+        try:
+            return box.call("read_file", {"path": rel})
+        except ToolError as exc:
+            return f"error: {exc}"
+
+    return text

@@ -67,3 +67,13 @@ def simulator(monkeypatch):
     with start_simulator() as handle:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", handle.url)
         yield handle
+
+
+@pytest.fixture
+def proxy(simulator):
+    """A recording proxy in front of the simulator (tests/api_fixtures.py)."""
+    from tests.api_fixtures import Proxy
+
+    handle = Proxy(simulator.url)
+    yield handle
+    handle.stop()

@@ -126,7 +126,8 @@ class Conversation:
         was added since (the whole request's estimate before the first response)."""
         if not self.counted_messages:
             return text_tokens([self.system, self.tools, self.messages])
-        return self.counted_prompt + text_tokens(self.messages[self.counted_messages :])
+        added = self.messages[self.counted_messages :]
+        return self.counted_prompt + (text_tokens(added) if added else 0)
 
     # --- a response -------------------------------------------------------------------------------------
     def take(self, message: dict) -> Next:

@@ -10,8 +10,11 @@ reads them), else exponential backoff with full jitter (a uniform draw up to 0.5
 8 s: the SDK's figures), which spreads the retries of agents that failed together.
 
 Two refusals keep a batch from waiting for nothing: a wait longer than the batch's time left fails the
-batch at once, naming the rate limit and the wait asked; and a 429 saying a spend or credit limit was
-reached is not retried at all (no wait makes it pass; https://platform.claude.com/docs/en/api/rate-limits).
+batch at once, naming the rate limit and the wait asked; and a 429 saying a spend limit was reached is
+not retried at all (no wait makes it pass): its ``error.details.error_code`` is
+``enforced_spend_limit_reached`` or ``contract_spend_limit_reached`` (the SDK's
+``_error_classes.ERROR_CLASSES`` maps both to spend-limit errors; https://platform.claude.com/docs/en/api/rate-limits
+says the spend limits are monthly), or, from a server that sends no code, its message says so.
 """
 
 import email.utils
@@ -28,8 +31,9 @@ BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 8.0
 RETRIED_STATUSES = frozenset({408, 409, 429})
 RETRIED_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
-# Words of a 429 that no wait will lift (a workspace's or organisation's spend limit, an empty balance).
-SPEND_LIMIT_WORDS = ("spend limit", "spending limit", "usage limit", "credit balance", "billing")
+SPEND_LIMIT_CODES = frozenset({"enforced_spend_limit_reached", "contract_spend_limit_reached"})
+# Words of a 429 without an error code that no wait will lift (a spend limit, an empty balance).
+SPEND_LIMIT_WORDS = ("spend limit", "spending limit", "usage threshold", "credit balance", "billing")
 MAX_MESSAGE_CHARS = 300
 
 
@@ -83,11 +87,18 @@ def asked_wait(headers) -> float | None:
     return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
-def _error_of(body) -> tuple[str, str]:
+def _error_of(body) -> tuple[str, str, str]:
+    """(type, message, details.error_code) of an API error body."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        return str(error.get("type") or "error"), str(error.get("message") or "")
-    return "error", ""
+        details = error.get("details") if isinstance(error.get("details"), dict) else {}
+        code = details.get("error_code")
+        return (
+            str(error.get("type") or "error"),
+            str(error.get("message") or ""),
+            code if isinstance(code, str) else "",
+        )
+    return "error", "", ""
 
 
 def _short(text: str) -> str:
@@ -98,7 +109,7 @@ def _short(text: str) -> str:
 def classify(exc: BaseException) -> ApiFailure | None:
     """The failure an exception of a Messages API call stands for; None for anything else (a bug)."""
     if isinstance(exc, anthropic.APIStatusError):
-        kind, message = _error_of(exc.body)
+        kind, message, code = _error_of(exc.body)
         message = _short(message or str(exc))
         status = exc.status_code
         headers = exc.response.headers if exc.response is not None else None
@@ -108,7 +119,10 @@ def classify(exc: BaseException) -> ApiFailure | None:
         retryable = status in RETRIED_STATUSES or status >= 500
         if should in ("true", "false"):
             retryable = should == "true"
-        spend = status == 429 and any(word in message.lower() for word in SPEND_LIMIT_WORDS)
+        spend = status == 429 and (
+            code in SPEND_LIMIT_CODES
+            or (not code and any(word in message.lower() for word in SPEND_LIMIT_WORDS))
+        )
         return ApiFailure(status, kind, message, asked_wait(headers), retryable and not spend, spend)
     if isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
         return ApiFailure(None, "timeout", "the request timed out", None, retryable=True)

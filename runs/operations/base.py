@@ -6,6 +6,7 @@ files into a report. Every executor (``local`` or a Claude model) writes the sam
 through the same verification.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,8 @@ class Plan:
     batches: list[PlannedBatch]
     summary: dict[str, Any] = field(default_factory=dict)  # counts and notes shown with the run
     item_sizes: dict[str, int] = field(default_factory=dict)  # characters per item, for estimates
+    # An input's text as its agent will read it (for the estimate to count its tokens), if known.
+    item_text: Callable[[str], str] | None = None
     files: dict[str, str] = field(
         default_factory=dict
     )  # inputs prepared for the agents: {relative path: text}

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from runs.errors import InputError
 from runs.partition import round_robin
-from runs.tools import Toolbox
+from runs.tools import Toolbox, reader
 
 from ..base import Aggregate, ItemRow, Operation, OutputRejected, Plan, PlannedBatch
 from . import prompts
@@ -60,6 +60,7 @@ class AuditScan(Operation):
                 "characters": sum(gathered.sizes.values()),
             },
             item_sizes=dict(gathered.sizes),
+            item_text=reader(gathered.docs_root, gathered.repo_root),
         )
 
     def system_prompt(self, run: "Run | None", batch: "Batch | None") -> str:

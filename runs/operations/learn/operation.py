@@ -95,6 +95,7 @@ class Learn(Operation):
                 "characters": sum(len(text) for text in files.values()),
             },
             item_sizes={rel: len(text) for rel, text in files.items()},
+            item_text=files.get,
             files=files,
         )
 
