@@ -31,6 +31,9 @@ class ProxyState:
     break_after_event: str = "message_start"
     breaks_left: int = 0
     status_for_key: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    # Play a gateway that takes HTTP basic auth from its clients (user:password in its URL) and calls
+    # the API with its own key: requests without these credentials get a 407.
+    basic_auth: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def messages(self) -> list[Seen]:
@@ -62,6 +65,14 @@ class _Handler(BaseHTTPRequestHandler):
             state.seen.append(Seen(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
         if state.hide_simulator and self.path.startswith("/_simulator/"):
             return self._reply(404, b'{"error": "not here"}')
+        if state.basic_auth is not None:
+            import base64
+
+            expected = "Basic " + base64.b64encode(state.basic_auth.encode()).decode()
+            if self.headers.get("authorization") != expected:
+                return self._reply(407, b'{"error": "proxy authentication required"}')
+            del self.headers["authorization"]
+            self.headers["authorization"] = "Bearer gateway-own-key"
         key = (self.headers.get("authorization") or "").removeprefix("Bearer ")
         if key in state.status_for_key:
             status, payload = state.status_for_key[key]

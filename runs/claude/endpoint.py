@@ -49,8 +49,9 @@ def redact_url(url: str | None) -> str:
         netloc += f":{port}"
     if parts.username is not None or parts.password is not None:
         netloc = f"{REDACTED}@{netloc}"
-    query = urllib.parse.urlencode(
-        [(key, REDACTED) for key, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)]
+    query = "&".join(
+        f"{urllib.parse.quote(key)}={REDACTED}"
+        for key, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     )
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), query, ""))
 
