@@ -70,6 +70,9 @@ def test_pause_turn_is_resumed_with_the_paused_turn_last_and_nothing_added():
     messages = conversation.request()["messages"]
     assert messages[-1] == {"role": "assistant", "content": [THINKING, paused]}
     assert len(messages) == 2
+    # The continuation and the paused part are one assistant turn.
+    assert conversation.take(response("tool_use", READ)).kind == "tools"
+    assert conversation.messages[-1] == {"role": "assistant", "content": [THINKING, paused, READ]}
 
 
 @pytest.mark.parametrize(

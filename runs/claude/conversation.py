@@ -140,7 +140,10 @@ class Conversation:
             for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
         )
         kept = sendable(content)
-        if kept:
+        if self.messages[-1]["role"] == "assistant":
+            # The continuation of a paused turn: both parts are one assistant turn.
+            self.messages[-1] = {"role": "assistant", "content": [*self.messages[-1]["content"], *kept]}
+        elif kept:
             self.messages.append({"role": "assistant", "content": kept})
         # The response's own output is counted too: it is part of the next prompt.
         self.counted_prompt = prompt + int(usage.get("output_tokens") or 0)
