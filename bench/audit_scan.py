@@ -9,7 +9,10 @@ It generates a corpus (200 docs by default), starts the simulator with a fixed p
 - the delay from run creation to the first batch starting;
 - verification + aggregation time (last batch written -> run finished);
 - the token economy: billed input tokens (input + 1.25 x cache writes + 0.1 x cache reads) divided by
-  the docs' own size in tokens (4 characters a token). 1.0 is the physical limit: every doc read once.
+  the docs' own size in tokens (4 characters a token). 1.0 is the physical limit: every doc read once;
+- the preflight estimate of the run's cost (runs/estimate.py, its tokens counted by the endpoint's
+  count_tokens, as the new-run preview does with a key) beside the cost the run was billed, and their
+  ratio (the goal: within 15%), with the offline estimate (3.5 characters a token) for comparison.
 
 Ratios are the figures to quote: single times depend on how busy the machine is.
 """
@@ -140,8 +143,10 @@ def main() -> int:
     from django.core.management import call_command
 
     from runs import engine
-    from runs.claude.endpoint import simulator_health
+    from runs.claude.endpoint import make_client, simulator_health
+    from runs.claude.preflight import TokenCounter
     from runs.cluster import cluster_alive
+    from runs.estimate import estimate
     from runs.models import Run
 
     call_command("migrate", verbosity=0)
@@ -157,9 +162,14 @@ def main() -> int:
     try:
         wait_until(lambda: simulator_health(sim_url) is not None, 30, "the simulator starting")
         wait_until(cluster_alive, 30, "the worker cluster starting")
-        run = engine.create_run(
+        prepared = engine.prepare_run(
             "audit-scan", {"docs_root": str(docs_root)}, model=args.model, agents=args.agents
         )
+        shared_prompt = prepared.op.system_prompt(None, None)
+        counter = TokenCounter(make_client(prepared.endpoint))
+        counted = estimate(prepared.plan, prepared.executor_for, shared_prompt, counter=counter)
+        offline = estimate(prepared.plan, prepared.executor_for, shared_prompt)
+        run = engine.launch(prepared)
         wait_until(lambda: Run.objects.get(pk=run.pk).is_finished, 600, "the run finishing")
         run.refresh_from_db()
     finally:
@@ -195,7 +205,10 @@ def main() -> int:
         ("docs' own size", f"{doc_tokens:,.0f} tokens ({doc_tokens / scanned:,.0f} per doc)"),
         ("billed input tokens", f"{billed_input:,.0f} ({billed_input / scanned:,.0f} per doc)"),
         ("token economy (billed input / docs' tokens)", f"{billed_input / doc_tokens:.3f}  (limit 1.0)"),
-        ("cost of the run", f"${run.cost_usd:.4f} ({run.model_id})"),
+        ("cost of the run (billed)", f"${run.cost_usd:.4f} ({run.model_id})"),
+        ("estimate before the run (tokens counted)", f"${counted.cost_usd:.4f}"),
+        ("estimate / billed", f"{float(counted.cost_usd) / float(run.cost_usd):.3f}  (goal 0.85 to 1.15)"),
+        ("offline estimate (3.5 characters a token)", f"${offline.cost_usd:.4f}"),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"erkweb bench: audit-scan, run {run.run_id}")

@@ -30,11 +30,15 @@ from .operations.base import Plan
 
 CHARS_PER_TOKEN = 3.5
 ESTIMATED = "an estimate: 3.5 characters a token"
-OUTPUT_TOKENS_PER_ITEM = 90  # one 13-line block of the batch file, written once
-THINKING_TOKENS_PER_TURN = 120  # adaptive thinking before each tool turn
-TOOL_CALL_TOKENS = 12  # one tool_use block: its name and a path
-TOOL_RESULT_TOKENS = 6  # a short tool result (true/false, "wrote N characters")
-PATH_CHECKS_PER_ITEM = 3
+# What the agent writes, guessed per item and per turn (what the API counts of it is billed as output,
+# then sent back as input): its output file (audit-scan: one 13-line block of about 230 characters per
+# doc), a tool call per input read and per path checked (about one reference a doc), a short thinking
+# block before each tool turn, and the final message.
+OUTPUT_TOKENS_PER_ITEM = 66
+THINKING_TOKENS_PER_TURN = 60
+TOOL_CALL_TOKENS = 10  # one tool_use block: its name and a path
+TOOL_RESULT_TOKENS = 4  # a short tool result (true/false, "wrote N characters to ...")
+PATH_CHECKS_PER_ITEM = 1
 FINAL_TOKENS = 20  # Output written to <path>
 BATCH_MESSAGE_CHARS = 600  # the first user message around the list of its inputs
 
@@ -96,7 +100,8 @@ class _Cache:
 
 
 def _batch_calls(shared: int, message: int, docs: int, items: int) -> list[tuple[int, int]]:
-    """(tokens added to the prompt, output tokens) of each request of the turn plan."""
+    """(tokens the request adds to the one before, output tokens) of each request of the turn plan: a
+    request adds the previous answer (thinking included) and the tool results that came back."""
     reads = items * TOOL_CALL_TOKENS
     checks = items * PATH_CHECKS_PER_ITEM
     written = items * OUTPUT_TOKENS_PER_ITEM
@@ -159,7 +164,6 @@ def estimate(
             batch_cost += call_cost(prices, usage)
             billed += prompt
             largest = max(largest, prompt)
-            prompt += output  # the answer is part of the next request
         total_cost += batch_cost
         batch_threshold = prices.get("long_prompt_threshold")
         batches.append(

@@ -80,3 +80,40 @@ def test_the_simulator_needs_no_preflight(simulator, proxy, docs_root, monkeypat
     code, _, err = erk_cmd("run", "audit-scan", "--docs-root", str(docs_root), "--model", "haiku")
     assert code == 0, err
     assert checks(proxy) == []
+
+
+def test_with_a_key_the_preview_counts_tokens_with_the_api(real_ish, docs_root, client):
+    """count_tokens (https://platform.claude.com/docs/en/build-with-claude/token-counting) is free: the
+    preview uses it whenever the run would go to a server that is not the simulator."""
+    params = {
+        "operation": "audit-scan",
+        "docs_root": str(docs_root),
+        "agents": 2,
+        "model": "haiku",
+        "preview": "1",
+    }
+    body = client.get("/runs/new/", params, headers={"HX-Request": "true"}).content.decode()
+    assert "Counted by the API" in body and "An estimate" not in body
+    counted = [
+        s
+        for s in real_ish.state.seen
+        if s.path == "/v1/messages/count_tokens"
+        and s.body["messages"][0]["content"] != "ping"  # the preflight's
+    ]
+    # The shared prefix once, then each batch's docs, as the agent will read them back.
+    assert len(counted) >= 3 and counted[0].body.get("system") and counted[0].body.get("tools")
+    assert Run.objects.count() == 0
+
+
+def test_offline_the_preview_is_labelled_an_estimate(simulator, proxy, docs_root, client, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", proxy.url)
+    params = {
+        "operation": "audit-scan",
+        "docs_root": str(docs_root),
+        "agents": 2,
+        "model": "haiku",
+        "preview": "1",
+    }
+    body = client.get("/runs/new/", params, headers={"HX-Request": "true"}).content.decode()
+    assert "An estimate: 3.5 characters a token" in body
+    assert not [s for s in proxy.state.seen if "count_tokens" in s.path]
