@@ -22,9 +22,10 @@ from django.utils import timezone
 import erkweb
 
 from . import verification
-from .claude.agent import AgentCancelled, AgentStopped, Limits, run_agent
-from .claude.conversation import AgentFailed, Conversation
-from .claude.endpoint import Endpoint, endpoint_for_run, make_client
+from .claude.agent import AgentCancelled, AgentStopped
+from .claude.batch import run_batch_agent
+from .claude.conversation import AgentFailed
+from .claude.endpoint import Endpoint
 from .claude.preflight import endpoint_for_new_run
 from .errors import InputError
 from .model_choice import Executor, resolve_model
@@ -154,7 +155,9 @@ def launch(prepared: Prepared) -> Run:
             stages=stages,
             scratch_dir=str(scratch),
             used_simulator=bool(endpoint and endpoint.simulator),
-            api_base_url=manifest["api_base_url"] or "",
+            api_base_url=(manifest["api_base_url"] or "")[
+                :200
+            ],  # the field's length; the manifest has it whole
             created_at=now,
         )
         Batch.objects.bulk_create(
@@ -262,52 +265,8 @@ def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
         output.write_text(op.local_output(run, batch), encoding="utf-8")
         return op.expected_final(batch), []
 
-    toolbox = op.toolbox(run, batch, output)
-    # Costed with the price table the manifest recorded when the run was created, so a change of prices
-    # since then does not make the manifest wrong about this run.
-    prices = run.manifest["stage_models"][str(batch.stage)]["prices"]
-    limits = Limits(
-        max_turns=settings.ERKWEB_AGENT_MAX_TURNS,
-        max_output_tokens=settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS,
-        time_limit_s=settings.ERKWEB_BATCH_TIME_LIMIT,
-        max_retries=settings.ERKWEB_API_MAX_RETRIES,
-    )
-    # The run's recorded endpoint, not this worker's environment (which may point elsewhere).
-    endpoint = endpoint_for_run(run.manifest.get("api_base_url"), bool(run.manifest.get("simulator")))
-    conversation = Conversation.start(
-        model=batch.model_id,
-        max_tokens=limits.max_output_tokens,
-        max_turns=limits.max_turns,
-        system=op.system_prompt(run, batch),
-        user_message=op.batch_message(run, batch),
-        tools=toolbox.schemas,
-        expected_final=op.expected_final(batch),
-    )
-    outcome = run_agent(
-        make_client(endpoint, timeout=float(limits.time_limit_s)),
-        conversation,
-        toolbox,
-        limits=limits,
-        prices=prices,
-        hooks=BatchHooks(run, batch),
-    )
+    outcome = run_batch_agent(run, batch, op.toolbox(run, batch, output), op)
     return outcome.final_message, outcome.warnings
-
-
-class BatchHooks:
-    """How the agent loop reaches this batch's rows: a stop before each turn, usage and transcript after."""
-
-    def __init__(self, run: Run, batch: Batch):
-        self.run, self.batch = run, batch
-
-    def before_turn(self, worst_case_cost) -> None:
-        if Run.objects.filter(pk=self.run.pk, status=RunStatus.CANCELLED).exists():
-            raise AgentCancelled("cancelled")
-
-    def record(self, entries: list[dict], usage: dict, cost) -> None:
-        turns = sum(entry.get("role") == "assistant" for entry in entries)
-        self.batch.record_turn(usage=usage, cost=cost, transcript_entries=entries, turns=turns)
-        self.run.add_usage_totals()
 
 
 # --- after a batch ends ------------------------------------------------------------------------------
