@@ -3,6 +3,7 @@ worker's environment, credentials sent only where they belong, and never a secre
 
 import json
 import logging
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,7 @@ def created_not_started(docs_root, monkeypatch, model="haiku") -> Run:
         {"docs_root": str(docs_root)},
         model=model,
         agents=2,
-        as_of=__import__("datetime").date.fromisoformat(AS_OF),
+        as_of=date.fromisoformat(AS_OF),
     )
     Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
     for batch in run.batches.all():
@@ -182,3 +183,37 @@ def test_a_base_url_with_credentials_is_never_stored_or_shown(docs_root, clean_e
     assert proxy.state.messages() and all(
         s.headers["authorization"].startswith("Basic ") for s in proxy.state.messages()
     )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("variable", ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"])
+def test_a_credential_is_sent_and_kept_nowhere(
+    docs_root, clean_env, proxy, client, caplog, variable, sync_tasks
+):
+    from django.core import serializers
+
+    from runs.claude import preflight
+    from runs.models import Batch, ItemResult
+
+    secret = "sk-ant-test-0123456789-never-store-me"
+    preflight.forget()
+    proxy.state.hide_simulator = True
+    clean_env.setenv("ANTHROPIC_BASE_URL", proxy.url)
+    clean_env.setenv(variable, secret)
+    caplog.set_level(logging.DEBUG)
+    run = engine.create_run(
+        "audit-scan", {"docs_root": str(docs_root)}, model="haiku", agents=2, as_of=date.fromisoformat(AS_OF)
+    )
+    run = Run.objects.get(pk=run.pk)
+    assert run.status == RunStatus.SUCCEEDED and not run.used_simulator, run.error
+    assert auth_seen(proxy) == {f"Bearer {secret}"}, "sent, and only it"
+    kept = serializers.serialize(
+        "json", [*Run.objects.all(), *Batch.objects.all(), *ItemResult.objects.all()]
+    )
+    files = [p.read_text(errors="replace") for p in Path(run.scratch_dir).rglob("*") if p.is_file()]
+    pages = [
+        client.get(url).content.decode()
+        for url in ("/", f"/runs/{run.run_id}/", f"/runs/{run.run_id}/batches/1/", "/runs/new/")
+    ]
+    assert not any(secret in text for text in [kept, *files, *pages, caplog.text])
+    preflight.forget()

@@ -196,3 +196,22 @@ def test_the_worst_case_of_each_turn_is_offered_before_it(proxy, batch):
     ]
     assert all(cost <= worst for cost, worst in zip(turn_costs, hooks.worst, strict=True))
     assert hooks.worst[0] >= Decimal(32_000) * Decimal(str(haiku["output"])) / 1_000_000
+
+
+def test_a_stop_is_honoured_while_waiting_to_retry(simulator, batch):
+    """A cancelled run does not wait out a long retry-after: the wait is cut in slices, each followed by
+    the hook's stop check."""
+    from runs.claude.agent import AgentCancelled
+
+    simulator.set_rules([{"behaviour": "rate-limit"}])
+
+    class CancelDuringWait(Hooks):
+        def before_turn(self, worst_case_cost):
+            super().before_turn(worst_case_cost)
+            if len(self.worst) > 1:  # the check made during the wait
+                raise AgentCancelled("cancelled")
+
+    hooks = CancelDuringWait()
+    with pytest.raises(AgentCancelled):
+        run(simulator.url, batch, hooks=hooks)
+    assert hooks.worst[1] == 0 and len(hooks.entries("error")) == 1
