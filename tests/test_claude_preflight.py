@@ -117,3 +117,18 @@ def test_offline_the_preview_is_labelled_an_estimate(simulator, proxy, docs_root
     body = client.get("/runs/new/", params, headers={"HX-Request": "true"}).content.decode()
     assert "An estimate: 3.5 characters a token" in body
     assert not [s for s in proxy.state.seen if "count_tokens" in s.path]
+
+
+def test_a_count_that_fails_falls_back_to_the_estimate(real_ish, docs_root, client, monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-busy")
+    busy = {"type": "error", "error": {"type": "rate_limit_error", "message": "Number of requests exceeded"}}
+    real_ish.state.status_for_key["sk-busy"] = (429, busy)
+    params = {
+        "operation": "audit-scan",
+        "docs_root": str(docs_root),
+        "agents": 2,
+        "model": "haiku",
+        "preview": "1",
+    }
+    response = client.get("/runs/new/", params, headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "An estimate: 3.5 characters a token" in response.content.decode()

@@ -86,6 +86,7 @@ class Conversation:
     # covered, so the next prompt's size is known but for what was added since.
     counted_prompt: int = 0
     counted_messages: int = 0
+    sent_max_tokens: int = 0  # what the last request asked for (the context window can leave less)
 
     @classmethod
     def start(
@@ -113,9 +114,10 @@ class Conversation:
     def request(self, *, max_tokens: int | None = None) -> dict:
         """The params of the next Messages API call (tool_choice stays auto and no sampling parameter
         is sent: specs/models.md, newer models refuse them)."""
+        self.sent_max_tokens = max_tokens or self.max_tokens
         return {
             "model": self.model,
-            "max_tokens": max_tokens or self.max_tokens,
+            "max_tokens": self.sent_max_tokens,
             "system": self.system,
             "tools": self.tools,
             "messages": with_breakpoints(self.messages),
@@ -151,7 +153,9 @@ class Conversation:
 
         stop = message.get("stop_reason")
         if stop == "max_tokens":
-            raise AgentFailed(f"truncated: the response hit max_tokens ({self.max_tokens})")
+            raise AgentFailed(
+                f"truncated: the response hit max_tokens ({self.sent_max_tokens or self.max_tokens})"
+            )
         if stop == "refusal":
             raise AgentFailed("the model refused to continue (stop_reason refusal)")
         if stop == "model_context_window_exceeded":
