@@ -179,10 +179,11 @@ def test_api_failures_fail_the_batch_with_a_reason(simulator, batch, behaviour, 
 
 
 def test_bad_request_is_reported_with_the_api_message(simulator, batch):
-    with pytest.raises(AgentFailed, match=r"API error (400 invalid_request_error|404 not_found_error)"):
+    # An unknown model id is a 404 not_found_error (https://platform.claude.com/docs/en/api/errors).
+    with pytest.raises(AgentFailed, match=r"^API error 404 not_found_error: "):
         run_agent(
             client_for(simulator),
-            conversation_for(batch, model="not-a-model"),
+            conversation_for(batch, model="claude-imaginary-9"),
             batch["toolbox"],
             limits=LIMITS,
             prices={},
