@@ -165,13 +165,15 @@ def main() -> int:
         prepared = engine.prepare_run(
             "audit-scan", {"docs_root": str(docs_root)}, model=args.model, agents=args.agents
         )
+        run = engine.launch(prepared)
+        wait_until(lambda: Run.objects.get(pk=run.pk).is_finished, 600, "the run finishing")
+        run.refresh_from_db()
+        # The estimate of the same plan, made after the run so that its count_tokens calls take nothing
+        # from the run's timings (the preview makes it before; counting needs no cache, so it is the same).
         shared_prompt = prepared.op.system_prompt(None, None)
         counter = TokenCounter(make_client(prepared.endpoint))
         counted = estimate(prepared.plan, prepared.executor_for, shared_prompt, counter=counter)
         offline = estimate(prepared.plan, prepared.executor_for, shared_prompt)
-        run = engine.launch(prepared)
-        wait_until(lambda: Run.objects.get(pk=run.pk).is_finished, 600, "the run finishing")
-        run.refresh_from_db()
     finally:
         for proc in procs:
             proc.terminate()

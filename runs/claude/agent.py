@@ -103,8 +103,12 @@ def run_agent(
     ]
 
     while True:
-        max_tokens = _fit_context(client, conversation, model)
-        hooks.before_turn(worst_case_cost(prices, conversation.prompt_estimate(), max_tokens))
+        try:
+            max_tokens = _fit_context(client, conversation, model)
+            hooks.before_turn(worst_case_cost(prices, conversation.prompt_estimate(), max_tokens))
+        except (AgentFailed, AgentStopped):
+            _flush(hooks, pending)
+            raise
         request = conversation.request(max_tokens=max_tokens)
         message, usage, seconds = _turn_with_retries(
             client, request, policy, deadline, clock, sleep, hooks, prices, pending
@@ -116,14 +120,22 @@ def run_agent(
             "usage": usage,
             "seconds": round(seconds, 3),
         }
+        # Recorded before any tool runs, so that what was spent is kept even if the batch fails after.
         hooks.record([*pending, assistant], usage, call_cost(prices, usage))
         pending.clear()
         step = conversation.take(message)
         if step.kind == "final":
             return Outcome(step.final_message, conversation.warnings, conversation.turns)
         if step.kind == "tools":
+            # The results go with the next record (one write a turn): the request that carries them.
             turn = _run_tools(toolbox, conversation, step)
-            hooks.record([{"role": "user", "content": turn["content"]}], {}, Decimal(0))
+            pending.append({"role": "user", "content": turn["content"]})
+
+
+def _flush(hooks: Hooks, pending: list[dict]) -> None:
+    if pending:
+        hooks.record(list(pending), {}, Decimal(0))
+        pending.clear()
 
 
 def _fit_context(client, conversation: Conversation, model: ModelLimits) -> int:
@@ -172,8 +184,7 @@ def _turn_with_retries(client, request, policy, deadline, clock, sleep, hooks, p
     while True:
         left = deadline - clock()
         if left <= 0:
-            hooks.record(list(pending), {}, Decimal(0))
-            pending.clear()
+            _flush(hooks, pending)
             raise AgentFailed(f"time limit reached ({policy.time_limit_s:.0f} s)")
         try:
             return _stream_turn(client, request, left, deadline, clock)
