@@ -154,3 +154,23 @@ def test_the_long_prompt_rate_only_for_models_that_have_one():
     # Sonnet 5.5 has no long-context premium: 500,000 input tokens at $2.
     big = {"input_tokens": 500_000, "output_tokens": 0, "cache_write_tokens": 0, "cache_read_tokens": 0}
     assert call_cost(resolve_model("sonnet").prices, big) == Decimal("1.000000")
+
+
+def test_a_bad_price_setting_stops_start_up_with_one_line():
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "ERKWEB_MODEL_HAIKU": "claude-imaginary-9"}
+    done = subprocess.run(
+        [sys.executable, str(settings.BASE_DIR / "manage.py"), "erk", "show", "x"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "erkweb: ERKWEB_MODEL_HAIKU=claude-imaginary-9: erkweb has no prices for the model id "
+        "'claude-imaginary-9'; give at least input and output for it in ERKWEB_MODEL_TABLE, e.g. "
+        '{"claude-imaginary-9": {"input": 3, "output": 15}} ($ per million tokens)'
+    ]
