@@ -171,6 +171,7 @@ def main() -> int:
         # The estimate of the same plan, made after the run so that its count_tokens calls take nothing
         # from the run's timings (the preview makes it before; counting needs no cache, so it is the same).
         shared_prompt = prepared.op.system_prompt(None, None)
+        assert prepared.endpoint is not None, "a Claude model has an endpoint"
         counter = TokenCounter(make_client(prepared.endpoint))
         counted = estimate(prepared.plan, prepared.executor_for, shared_prompt, counter=counter)
         offline = estimate(prepared.plan, prepared.executor_for, shared_prompt)

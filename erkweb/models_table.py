@@ -114,7 +114,7 @@ def load_model_table() -> ModelTable:
                 raise ImproperlyConfigured(
                     f'ERKWEB_MODEL_TABLE[{key!r}] is a new alias: give the model id it names ("id")'
                 )
-            alias_names.setdefault(key, override.get("id"))
+            alias_names.setdefault(key, str(override.get("id")))
             continue
         if key in ids:
             ids[key] = {**ids[key], **override, "id": key}

@@ -153,6 +153,8 @@ class Toolbox:
         if not isinstance(query, str) or not query.strip():
             raise ToolError("query must be a non-empty string")
         needle = query.strip().lower()
+        if self.docs_root is None:
+            raise ToolError("unknown tool: search_docs")
         root = self.docs_root.resolve()
         matches = []
         for path in sorted(root.rglob("*.md")):

@@ -219,7 +219,7 @@ def _error_entry(failed: AttemptFailed, retry: int, wait: float | None, reason: 
             text += " (as the API asked)"
     else:
         text = reason
-    entry = {
+    entry: dict[str, object] = {
         "role": "error",
         "text": text,
         "status": failure.status,

@@ -11,6 +11,7 @@ turn reads the conversation so far from the cache instead of paying for it again
 """
 
 import copy
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 EPHEMERAL = {"type": "ephemeral"}
@@ -187,7 +188,7 @@ class Conversation:
             self.warnings.append("the agent ended without calling write_file")
         return Next("final", final_message=final)
 
-    def add_tool_results(self, results: list[dict], *, warnings: list[str] = (), writes: int = 0) -> dict:
+    def add_tool_results(self, results: list[dict], *, warnings: Sequence[str] = (), writes: int = 0) -> dict:
         """Add the results of the last response's tool calls as the next user message; returns it."""
         turn = {"role": "user", "content": list(results)}
         self.messages.append(turn)

@@ -143,12 +143,14 @@ def make_client(endpoint: Endpoint, *, timeout: float = 60.0):
     import anthropic
 
     if endpoint.simulator:
-        auth = {"api_key": SIMULATOR_PLACEHOLDER_KEY}
+        kind, value = "api_key", SIMULATOR_PLACEHOLDER_KEY
     else:
         found = credential()
         if found is None:
             raise EndpointUnavailable(
                 f"no ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN for {endpoint.shown_url}"
             )
-        auth = {found[0]: found[1]}
-    return anthropic.Anthropic(**auth, base_url=endpoint.url, max_retries=0, timeout=timeout)
+        kind, value = found
+    if kind == "auth_token":
+        return anthropic.Anthropic(auth_token=value, base_url=endpoint.url, max_retries=0, timeout=timeout)
+    return anthropic.Anthropic(api_key=value, base_url=endpoint.url, max_retries=0, timeout=timeout)

@@ -41,7 +41,8 @@ def _key(endpoint: Endpoint, model_id: str) -> tuple:
 
 def _error_line(exc: anthropic.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    found = body.get("error")
+    error: dict = found if isinstance(found, dict) else {}
     message = " ".join(str(error.get("message") or "").split())[:200]
     return f"{exc.status_code} {error.get('type') or 'error'}" + (f": {message}" if message else "")
 

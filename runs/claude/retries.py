@@ -87,12 +87,12 @@ def asked_wait(headers) -> float | None:
     return max(0.0, email.utils.mktime_tz(parsed) - time.time())
 
 
-def _error_of(body) -> tuple[str, str, str]:
+def _error_of(body: object) -> tuple[str, str, str]:
     """(type, message, details.error_code) of an API error body."""
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        details = error.get("details") if isinstance(error.get("details"), dict) else {}
-        code = details.get("error_code")
+        details = error.get("details")
+        code = details.get("error_code") if isinstance(details, dict) else None
         return (
             str(error.get("type") or "error"),
             str(error.get("message") or ""),
@@ -115,7 +115,7 @@ def classify(exc: BaseException) -> ApiFailure | None:
         headers = exc.response.headers if exc.response is not None else None
         if status == 200:  # an error event inside a stream that had begun
             return ApiFailure(None, kind, message, None, retryable=kind in RETRIED_STREAM_ERRORS)
-        should = (headers or {}).get("x-should-retry")
+        should = headers.get("x-should-retry") if headers is not None else None
         retryable = status in RETRIED_STATUSES or status >= 500
         if should in ("true", "false"):
             retryable = should == "true"

@@ -95,7 +95,7 @@ class Learn(Operation):
                 "characters": sum(len(text) for text in files.values()),
             },
             item_sizes={rel: len(text) for rel, text in files.items()},
-            item_text=files.get,
+            item_text=lambda rel: files.get(rel, ""),
             files=files,
         )
 
