@@ -34,6 +34,7 @@ from .operations import get_operation
 from .operations.base import Operation, Plan
 from .paths import PathRefused, confine
 from .tools import SEARCH_DOCS_SCHEMA, TOOL_SCHEMAS
+from .workers import worker_name
 
 log = logging.getLogger(__name__)
 
@@ -215,8 +216,44 @@ def start_stage(run_pk: int, stage: int) -> None:
 
 
 # --- running one batch -----------------------------------------------------------------------------
+class Superseded(AgentStopped):
+    """This attempt no longer holds its batch (a later claim took it): it stops and changes nothing."""
+
+
+class AttemptHooks:
+    """How one attempt's agent reaches its batch's rows, every write fenced by the attempt's number.
+
+    ``before_turn`` stops the agent when the attempt was superseded or the run cancelled; ``record``
+    adds a turn's usage and transcript entries, or stops the agent if the attempt no longer holds the
+    batch (what it spent after that is not counted: it changes nothing).
+    """
+
+    def __init__(self, batch: Batch, attempt: int):
+        self.batch, self.attempt = batch, attempt
+
+    def before_turn(self, worst_case_cost=None) -> None:
+        held = Batch.objects.filter(pk=self.batch.pk, attempts=self.attempt, status=BatchStatus.RUNNING)
+        run_status = held.values_list("run__status", flat=True).first()
+        if run_status is None:
+            raise Superseded(f"attempt {self.attempt} was superseded")
+        if run_status == RunStatus.CANCELLED:
+            raise AgentCancelled("cancelled")
+
+    def record(self, entries: list[dict], usage: dict, cost) -> None:
+        if not self.batch.record_turn(self.attempt, usage=usage, cost=cost, transcript_entries=entries):
+            raise Superseded(f"attempt {self.attempt} was superseded")
+
+    # Today's agent loop takes two callbacks rather than a hooks object.
+    def on_turn(self, usage, cost, entries) -> None:
+        self.record(entries, usage, cost)
+
+    def cancelled(self) -> bool:
+        self.before_turn()
+        return False
+
+
 def execute_batch(batch_pk: int) -> None:
-    """Run one batch to a verified or failed file; safe to call again for the same batch."""
+    """Run one attempt of a batch to a verified or failed file; safe to call again for the same batch."""
     batch = Batch.objects.select_related("run").filter(pk=batch_pk).first()
     if batch is None:
         return  # the run was deleted
@@ -224,15 +261,18 @@ def execute_batch(batch_pk: int) -> None:
     if run.status == RunStatus.CANCELLED:
         batch.cancel()
         return
-    if not batch.start():
+    attempt = batch.claim(worker_name(), abandoned_after=settings.ERKWEB_WORKER_TIMEOUT)
+    if attempt is None:
         # Already past running: a duplicate delivery, or the redelivery of a task whose worker died
         # after the agent finished. Finish what that worker left undone, which is a no-op otherwise.
         if batch.status == BatchStatus.WRITTEN:
-            verification.verify_batch(batch)
+            verification.verify_batch(batch, batch.attempts)
         settle(run.pk, resume=True)
         return
-    if batch.deliveries > settings.ERKWEB_BATCH_MAX_ATTEMPTS:
-        batch.fail(f"worker lost: the batch was delivered {batch.deliveries - 1} times without finishing")
+    if batch.claims > settings.ERKWEB_BATCH_MAX_ATTEMPTS:
+        batch.fail(
+            f"worker lost: the batch was delivered {batch.claims - 1} times without finishing", attempt
+        )
         settle(run.pk)
         return
 
@@ -240,32 +280,35 @@ def execute_batch(batch_pk: int) -> None:
     # A redelivered batch starts from scratch: whatever a dead worker half-wrote must not be verified.
     output.unlink(missing_ok=True)
     try:
-        final_message, warnings = _fill_batch(run, batch, output)
+        final_message, warnings = _fill_batch(run, batch, AttemptHooks(batch, attempt), output)
+    except Superseded:
+        log.warning("batch %s of %s: attempt %s was superseded; it stops", batch.index, run.run_id, attempt)
+        return
     except AgentCancelled:
-        batch.cancel()
+        batch.cancel(attempt)
     except AgentStopped as exc:
-        batch.fail(str(exc))
+        batch.fail(str(exc), attempt)
     except AgentFailed as exc:
-        batch.fail(str(exc))
+        batch.fail(str(exc), attempt)
     except SystemExit as exc:
         # django-q2 raises its TimeoutException (a SystemExit) in the worker when the task overruns.
-        batch.fail(f"timed out: the worker stopped the batch ({exc})")
+        batch.fail(f"timed out: the worker stopped the batch ({exc})", attempt)
     except Exception as exc:
         log.exception("batch %s of %s crashed", batch.index, run.run_id)
-        batch.fail(f"internal error: {type(exc).__name__}: {exc}")
+        batch.fail(f"internal error: {type(exc).__name__}: {exc}", attempt)
     else:
-        if batch.mark_written(final_message=final_message, warnings=warnings):
-            verification.verify_batch(batch)
+        if batch.mark_written(attempt, final_message=final_message, warnings=warnings):
+            verification.verify_batch(batch, attempt)
     settle(run.pk)
 
 
-def _fill_batch(run: Run, batch: Batch, output: Path) -> tuple[str, list[str]]:
+def _fill_batch(run: Run, batch: Batch, hooks: AttemptHooks, output: Path) -> tuple[str, list[str]]:
     op = get_operation(run.operation)
     if batch.model_id == "local":
         output.write_text(op.local_output(run, batch), encoding="utf-8")
         return op.expected_final(batch), []
 
-    outcome = run_batch_agent(run, batch, op.toolbox(run, batch, output), op)
+    outcome = run_batch_agent(run, batch, op.toolbox(run, batch, output), op, hooks)
     return outcome.final_message, outcome.warnings
 
 
@@ -278,7 +321,6 @@ def settle(run_pk: int, *, resume: bool = False) -> None:
     worker is still aggregating it.
     """
     run = Run.objects.get(pk=run_pk)
-    run.add_usage_totals()
     if resume and run.status == RunStatus.AGGREGATING:
         aggregate(run)
         return
@@ -289,12 +331,13 @@ def settle(run_pk: int, *, resume: bool = False) -> None:
         return
     failed = [b for b in stage_batches if b.status == BatchStatus.FAILED]
     if failed or any(b.status == BatchStatus.CANCELLED for b in stage_batches):
+        run.add_usage_totals()
         run.fail(failure_summary(failed) if failed else "cancelled batches")
         return
     if run.current_stage < run.stages:
         start_stage(run.pk, run.current_stage + 1)
         return
-    if run.begin_aggregation():
+    if run.begin_aggregation(worker_name(), settings.ERKWEB_AGGREGATION_LEASE):
         aggregate(run)
 
 
@@ -306,6 +349,9 @@ def failure_summary(failed: list[Batch]) -> str:
 
 
 def aggregate(run: Run) -> None:
+    owner = worker_name()
+    if run.lease_owner != owner and not run.take_lease(owner, settings.ERKWEB_AGGREGATION_LEASE):
+        return  # another process aggregates it, and its lease has not expired
     op = get_operation(run.operation)
     try:
         texts = {b.index: Path(b.output_path).read_text(encoding="utf-8") for b in run.batches.all()}
@@ -330,9 +376,10 @@ def aggregate(run: Run) -> None:
             )
     except Exception as exc:
         log.exception("aggregation of %s failed", run.run_id)
-        run.fail(f"aggregation failed: {type(exc).__name__}: {exc}")
+        run.fail(f"aggregation failed: {type(exc).__name__}: {exc}", owner=owner)
         return
-    run.succeed(report=result.report, report_path=str(report_path))
+    run.add_usage_totals()
+    run.succeed(owner=owner, report=result.report, report_path=str(report_path))
 
 
 # --- actions on a run --------------------------------------------------------------------------------

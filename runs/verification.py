@@ -29,7 +29,7 @@ def check_output_file(batch: Batch) -> tuple[str | None, Repair | None]:
         return exc.reason, None
 
 
-def verify_batch(batch: Batch) -> bool:
+def verify_batch(batch: Batch, attempt: int) -> bool:
     """Set the batch verified or failed from its file; True when verified.
 
     A repaired file is written back before the batch is verified, so every later reader (the next stage,
@@ -37,11 +37,8 @@ def verify_batch(batch: Batch) -> bool:
     """
     reason, repair = check_output_file(batch)
     if reason is not None:
-        batch.fail(reason)
+        batch.fail(reason, attempt)
         return False
-    if repair is not None:
-        if repair.text is not None:
-            Path(batch.output_path).write_text(repair.text, encoding="utf-8")
-        if repair.warnings:
-            batch.add_warnings(list(repair.warnings))
-    return batch.mark_verified()
+    if repair is not None and repair.text is not None:
+        Path(batch.output_path).write_text(repair.text, encoding="utf-8")
+    return batch.mark_verified(attempt, warnings=list(repair.warnings) if repair else [])

@@ -215,7 +215,7 @@ def test_redelivered_batch_reruns_from_scratch(docs_root, sync_tasks, monkeypatc
     batch = run.batches.get()
     # A worker took the batch, half-wrote its file, and died longer ago than the worker timeout.
     Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, attempts=1, deliveries=1, started_at=long_ago()
+        status=BatchStatus.RUNNING, attempts=1, claims=1, started_at=long_ago()
     )
     Path(batch.output_path).write_text("path: half-writ")
     engine.execute_batch(batch.pk)  # the broker's redelivery
@@ -232,7 +232,7 @@ def test_a_duplicate_delivery_while_the_first_worker_runs_is_refused(docs_root, 
     batch = run.batches.get()
     # A worker started the batch a moment ago and is still within its time.
     Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, attempts=1, deliveries=1, started_at=timezone.now()
+        status=BatchStatus.RUNNING, attempts=1, claims=1, started_at=timezone.now()
     )
     engine.execute_batch(batch.pk)
     batch.refresh_from_db()
@@ -247,7 +247,7 @@ def test_worker_that_died_after_writing_is_finished_by_the_redelivery(docs_root,
     Path(batch.output_path).write_text(
         local_batch_text(batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"]))
     )
-    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.WRITTEN, attempts=1, deliveries=1)
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.WRITTEN, attempts=1, claims=1)
     engine.execute_batch(batch.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.VERIFIED and batch.attempts == 1
@@ -272,7 +272,7 @@ def test_batch_lost_too_many_times_fails(docs_root, sync_tasks, monkeypatch):
     run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
     batch = run.batches.get()
     Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, deliveries=settings.ERKWEB_BATCH_MAX_ATTEMPTS, started_at=long_ago()
+        status=BatchStatus.RUNNING, claims=settings.ERKWEB_BATCH_MAX_ATTEMPTS, started_at=long_ago()
     )
     engine.execute_batch(batch.pk)
     batch.refresh_from_db()
@@ -298,14 +298,6 @@ def test_crash_in_an_executor_is_recorded_not_raised(docs_root, sync_tasks, monk
     run = reload(start(docs_root, agents=1))
     assert run.status == RunStatus.FAILED
     assert "internal error: RuntimeError: disk on fire" in run.error
-
-
-def test_only_one_finisher_aggregates(docs_root, sync_tasks):
-    run = reload(start(docs_root, agents=2))
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
-    first, second = reload(run), reload(run)
-    assert first.begin_aggregation() is True
-    assert second.begin_aggregation() is False
 
 
 def test_local_output_matches_the_batch_files(docs_root, sync_tasks):

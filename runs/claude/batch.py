@@ -1,32 +1,18 @@
-"""One batch's agent, wired to its rows: the limits from settings, the endpoint the run recorded, the
-conversation from the operation's prompts, and the hooks through which the loop stops and records."""
+"""One batch's agent, wired to its run: the limits from settings, the endpoint the run recorded, the
+conversation from the operation's prompts; the engine hands it the hooks through which the loop stops
+and records (runs/attempt.py)."""
 
 from django.conf import settings
 
-from ..models import Batch, Run, RunStatus
-from .agent import AgentCancelled, Limits, Outcome, run_agent
+from ..models import Batch, Run
+from .agent import Hooks, Limits, Outcome, run_agent
 from .conversation import Conversation
 from .endpoint import endpoint_for_run, make_client
 
 
-class BatchHooks:
-    """How the agent loop reaches this batch's rows: a stop before each turn, usage and transcript after."""
-
-    def __init__(self, run: Run, batch: Batch):
-        self.run, self.batch = run, batch
-
-    def before_turn(self, worst_case_cost) -> None:
-        if Run.objects.filter(pk=self.run.pk, status=RunStatus.CANCELLED).exists():
-            raise AgentCancelled("cancelled")
-
-    def record(self, entries: list[dict], usage: dict, cost) -> None:
-        turns = sum(entry.get("role") == "assistant" for entry in entries)
-        self.batch.record_turn(usage=usage, cost=cost, transcript_entries=entries, turns=turns)
-        self.run.add_usage_totals()
-
-
-def run_batch_agent(run: Run, batch: Batch, toolbox, op) -> Outcome:
-    """Run the batch's agent to its final message (AgentFailed / AgentStopped otherwise)."""
+def run_batch_agent(run: Run, batch: Batch, toolbox, op, hooks: Hooks) -> Outcome:
+    """Run the batch's agent to its final message (AgentFailed / AgentStopped otherwise), reaching the
+    batch's rows through ``hooks`` (the engine's: every write fenced by the attempt's number)."""
     limits = Limits(
         max_turns=settings.ERKWEB_AGENT_MAX_TURNS,
         max_output_tokens=settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS,
@@ -53,5 +39,5 @@ def run_batch_agent(run: Run, batch: Batch, toolbox, op) -> Outcome:
         toolbox,
         limits=limits,
         prices=prices,
-        hooks=BatchHooks(run, batch),
+        hooks=hooks,
     )

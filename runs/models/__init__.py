@@ -1,0 +1,24 @@
+"""The engine's rows: runs, their batches, and what the batches leave behind.
+
+Status changes only through the verb-named transitions on Run and Batch: conditional UPDATEs that return
+whether they won (see run.py and batch.py for the rules, fencing among them).
+"""
+
+from .batch import Batch
+from .records import ItemResult
+from .run import Run, new_run_id
+from .status import BATCH_ENDED, BATCH_IN_FLIGHT, BATCH_OPEN, RUN_ACTIVE, RUN_FINISHED, BatchStatus, RunStatus
+
+__all__ = [
+    "BATCH_ENDED",
+    "BATCH_IN_FLIGHT",
+    "BATCH_OPEN",
+    "RUN_ACTIVE",
+    "RUN_FINISHED",
+    "Batch",
+    "BatchStatus",
+    "ItemResult",
+    "Run",
+    "RunStatus",
+    "new_run_id",
+]

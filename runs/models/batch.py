@@ -1,0 +1,195 @@
+"""A batch: one agent's share of a stage, claimed by one attempt at a time.
+
+Fencing: a claim makes a new attempt and increments ``attempts``; every write an attempt makes (its turns,
+tokens, transcript, written, failed) is conditioned on that number and on the status it expects, so an
+attempt that was superseded (its worker was taken for dead, a later claim took the batch) changes
+nothing, and learns it at its next write. Two live attempts of one batch can never both count.
+
+Status changes only through the transitions below, each a conditional UPDATE that returns whether it won.
+Timestamps come from the database clock (``Now()``).
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Now
+from django.urls import reverse
+from django.utils import timezone
+
+from .run import USAGE_FIELDS, Run
+from .status import BatchStatus
+
+MAX_REASON_CHARS = 2000  # a failure reason can quote agent output: keep it one readable paragraph
+
+
+def bounded_reason(reason: str) -> str:
+    reason = str(reason).replace("\x00", "\ufffd")
+    return reason if len(reason) <= MAX_REASON_CHARS else reason[:MAX_REASON_CHARS] + "…"
+
+
+class Batch(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="batches")
+    index = models.PositiveIntegerField(help_text="1-based, unique within the run")
+    stage = models.PositiveSmallIntegerField(default=1)
+    role = models.CharField(
+        max_length=120, blank=True, help_text="what the agent does, for multi-agent stages"
+    )
+    inputs = models.JSONField(default=list)
+    output_path = models.CharField(max_length=500)
+    model_id = models.CharField(max_length=80)
+    status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.WAITING)
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="the current attempt's number: claims over all retries (the fence)"
+    )
+    claims = models.PositiveIntegerField(default=0, help_text="claims since it was last enqueued")
+    worker = models.CharField(max_length=200, blank=True, help_text="the worker the current attempt runs on")
+    turns = models.PositiveIntegerField(default=0)
+
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_tokens = models.PositiveBigIntegerField(default=0)
+    cache_read_tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
+
+    final_message = models.TextField(blank=True)
+    protocol_warnings = models.JSONField(default=list)
+    failure_reason = models.TextField(blank=True)
+    transcript = models.JSONField(default=list, help_text="every request's new messages and every response")
+
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    written_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="unique_batch_index_per_run")]
+        indexes = [models.Index(fields=["run", "stage", "status"], name="batch_stage_status")]
+
+    def __str__(self):
+        return f"{self.run.run_id} batch {self.index}"
+
+    def get_absolute_url(self):
+        return reverse("runs:batch", args=[self.run.run_id, self.index])
+
+    @property
+    def agent_seconds(self) -> float | None:
+        if not self.started_at or not self.written_at:
+            return None
+        return (self.written_at - self.started_at).total_seconds()
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+    # --- transitions -------------------------------------------------------------------------------
+    def _update(self, query: Q, **fields) -> bool:
+        changed = Batch.objects.filter(query, pk=self.pk).update(**fields)
+        if changed:
+            self.refresh_from_db()
+        return bool(changed)
+
+    @staticmethod
+    def _held(attempt: int, *statuses) -> Q:
+        """The batch as attempt ``attempt`` left it: no later claim, and in one of ``statuses``."""
+        return Q(attempts=attempt, status__in=statuses)
+
+    def enqueue(self) -> bool:
+        """waiting (its stage starts) or failed (a retry) -> pending; its task is enqueued with it."""
+        return self._update(
+            Q(status__in=(BatchStatus.WAITING, BatchStatus.FAILED)),
+            status=BatchStatus.PENDING,
+            enqueued_at=Now(),
+            claims=0,
+        )
+
+    def claim(self, worker: str, *, abandoned_after: float | None = None) -> int | None:
+        """Claim the batch for a new attempt on ``worker``; the new attempt's number, or None.
+
+        A pending batch is claimed by whichever delivery of its task comes first: a duplicate delivery
+        finds it running and is refused. ``abandoned_after`` also lets a batch that has been running for
+        longer than that many seconds be claimed (the broker's redelivery after its worker died).
+        """
+        claimable = Q(status=BatchStatus.PENDING)
+        if abandoned_after is not None:
+            claimable |= Q(
+                status=BatchStatus.RUNNING, started_at__lt=Now() - timedelta(seconds=abandoned_after)
+            )
+        changed = Batch.objects.filter(claimable, pk=self.pk).update(
+            status=BatchStatus.RUNNING,
+            attempts=F("attempts") + 1,
+            claims=F("claims") + 1,
+            worker=worker,
+            turns=0,
+            final_message="",
+            failure_reason="",
+            protocol_warnings=[],
+            transcript=[],
+            started_at=Now(),
+            written_at=None,
+            finished_at=None,
+        )
+        if not changed:
+            return None
+        self.refresh_from_db()
+        return self.attempts
+
+    def mark_written(self, attempt: int, *, final_message: str, warnings: list[str]) -> bool:
+        return self._update(
+            self._held(attempt, BatchStatus.RUNNING),
+            status=BatchStatus.WRITTEN,
+            final_message=final_message,
+            protocol_warnings=warnings,
+            written_at=Now(),
+        )
+
+    def mark_verified(self, attempt: int, *, warnings: list[str] = ()) -> bool:
+        """written -> verified; ``warnings`` (verification's drift repairs) join the agent's."""
+        fields = {"protocol_warnings": [*self.protocol_warnings, *warnings]} if warnings else {}
+        return self._update(
+            self._held(attempt, BatchStatus.WRITTEN), status=BatchStatus.VERIFIED, finished_at=Now(), **fields
+        )
+
+    def fail(self, reason: str, attempt: int) -> bool:
+        """Attempt ``attempt`` (or the driver, about that attempt) fails the batch with ``reason``."""
+        return self._update(
+            self._held(attempt, BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.WRITTEN),
+            status=BatchStatus.FAILED,
+            failure_reason=bounded_reason(reason),
+            finished_at=Now(),
+            # A batch that failed before writing gets its failure time as the end of its agent time.
+            written_at=Coalesce(F("written_at"), Now()),
+        )
+
+    def cancel(self, attempt: int | None = None) -> bool:
+        """A batch of a cancelled run: one that no attempt holds, or the one ``attempt`` holds."""
+        query = Q(status__in=(BatchStatus.WAITING, BatchStatus.PENDING))
+        if attempt is not None:
+            query |= self._held(attempt, BatchStatus.RUNNING, BatchStatus.WRITTEN)
+        return self._update(query, status=BatchStatus.CANCELLED, finished_at=Now())
+
+    # --- what an attempt records as it goes ----------------------------------------------------------
+    def record_turn(
+        self, attempt: int, *, usage: dict, cost: Decimal, transcript_entries: list[dict]
+    ) -> bool:
+        """Add one API call's usage and transcript entries, and the usage to the run; False (and nothing
+        changed) when the attempt no longer holds the batch."""
+        increments = {name: F(name) + usage.get(name, 0) for name in USAGE_FIELDS}
+        with transaction.atomic():
+            changed = Batch.objects.filter(self._held(attempt, BatchStatus.RUNNING), pk=self.pk).update(
+                turns=F("turns") + 1, cost_usd=F("cost_usd") + cost, **increments
+            )
+            if not changed:
+                return False
+            Run.objects.filter(pk=self.run_id).update(cost_usd=F("cost_usd") + cost, **increments)
+            if transcript_entries:
+                # Only the attempt that holds the batch appends to its transcript, so this
+                # read-modify-write does not race.
+                self.refresh_from_db(fields=["transcript"])
+                Batch.objects.filter(pk=self.pk).update(transcript=[*self.transcript, *transcript_entries])
+        return True

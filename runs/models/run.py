@@ -1,0 +1,173 @@
+"""A run: one operation over one set of params, its stages, its lease, its totals.
+
+Status changes only through the transitions below. Each is a conditional UPDATE on the expected current
+status (and, for the lease, on who holds it), so two processes racing for the same transition cannot
+both win: the loser sees zero rows changed and gets ``False``. Their timestamps come from the database
+clock (``Now()``), never from a host's, so hosts whose clocks differ still agree on what expired.
+"""
+
+import secrets
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce, Now
+from django.urls import reverse
+from django.utils import timezone
+
+from .status import RUN_ACTIVE, RUN_FINISHED, RunStatus
+
+USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
+
+
+def new_run_id(operation: str, now=None) -> str:
+    now = now or timezone.now()
+    return f"{operation}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+class Run(models.Model):
+    run_id = models.CharField(max_length=80, unique=True)
+    operation = models.CharField(max_length=40, db_index=True)
+    # Indexed: the driver's sweep selects the unfinished runs every few seconds.
+    status = models.CharField(
+        max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
+    )
+    model = models.CharField(max_length=40, db_index=True, help_text="alias or id as the user gave it")
+    model_id = models.CharField(max_length=80, help_text="the resolved model id, or 'local'")
+    agents = models.PositiveIntegerField()
+    params = models.JSONField(default=dict, help_text="what the user asked the run to do, normalised")
+    manifest = models.JSONField(default=dict, help_text="everything needed to reproduce the run")
+    summary = models.JSONField(default=dict, help_text="what gather found: counts and notes")
+    stages = models.PositiveSmallIntegerField(default=1)
+    current_stage = models.PositiveSmallIntegerField(default=0)
+    scratch_dir = models.CharField(max_length=500)
+    report = models.TextField(blank=True)
+    report_path = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True, help_text="why the run failed, naming the failed batches")
+    used_simulator = models.BooleanField(default=False)
+    api_base_url = models.CharField(max_length=200, blank=True)
+    lease_owner = models.CharField(max_length=200, blank=True, help_text="who aggregates the run")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_tokens = models.PositiveBigIntegerField(default=0)
+    cache_read_tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.run_id
+
+    def get_absolute_url(self):
+        return reverse("runs:detail", args=[self.run_id])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in RUN_FINISHED
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or timezone.now()
+        return (end - self.started_at).total_seconds()
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+    # --- transitions -------------------------------------------------------------------------------
+    def _update(self, query: Q, **fields) -> bool:
+        changed = Run.objects.filter(query, pk=self.pk).update(**fields)
+        if changed:
+            self.refresh_from_db()
+        return bool(changed)
+
+    def start_stage(self, stage: int) -> bool:
+        """Mark the run running at ``stage``; only once per stage, whoever gets there first."""
+        return self._update(
+            Q(status__in=(RunStatus.PENDING, RunStatus.RUNNING), current_stage__lt=stage),
+            status=RunStatus.RUNNING,
+            current_stage=stage,
+            started_at=Coalesce(F("started_at"), Now()),
+        )
+
+    def begin_aggregation(self, owner: str, lease_seconds: float) -> bool:
+        """running -> aggregating, with the lease held by ``owner``: only its holder may succeed."""
+        return self._update(
+            Q(status=RunStatus.RUNNING),
+            status=RunStatus.AGGREGATING,
+            lease_owner=owner,
+            lease_expires_at=Now() + timedelta(seconds=lease_seconds),
+        )
+
+    def take_lease(self, owner: str, lease_seconds: float) -> bool:
+        """Take the aggregation lease of an aggregating run that nobody holds, or whose holder let it
+        expire (it died, or is too slow to be trusted with it)."""
+        free = Q(lease_owner="") | Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=Now())
+        return self._update(
+            Q(status=RunStatus.AGGREGATING) & free,
+            lease_owner=owner,
+            lease_expires_at=Now() + timedelta(seconds=lease_seconds),
+        )
+
+    def _holds_lease(self, owner: str) -> Q:
+        return Q(status=RunStatus.AGGREGATING, lease_owner=owner, lease_expires_at__gt=Now())
+
+    def succeed(self, *, owner: str, report: str, report_path: str) -> bool:
+        """aggregating -> succeeded, only while ``owner`` still holds an unexpired lease: an aggregator
+        that lost its lease to another cannot also finish the run."""
+        return self._update(
+            self._holds_lease(owner),
+            status=RunStatus.SUCCEEDED,
+            report=report,
+            report_path=report_path,
+            error="",
+            lease_owner="",
+            lease_expires_at=None,
+            finished_at=Now(),
+        )
+
+    def fail(self, error: str, *, owner: str | None = None) -> bool:
+        """A pending or running run fails (its batches ended, some failed); an aggregating one only by
+        the holder of its lease (its aggregation failed)."""
+        query = self._holds_lease(owner) if owner else Q(status__in=(RunStatus.PENDING, RunStatus.RUNNING))
+        return self._update(
+            query,
+            status=RunStatus.FAILED,
+            error=error,
+            lease_owner="",
+            lease_expires_at=None,
+            finished_at=Now(),
+        )
+
+    def cancel(self) -> bool:
+        return self._update(Q(status__in=RUN_ACTIVE), status=RunStatus.CANCELLED, finished_at=Now())
+
+    def reopen_for_retry(self) -> bool:
+        """A failed run goes back to running while its failed batches are retried."""
+        return self._update(
+            Q(status=RunStatus.FAILED),
+            status=RunStatus.RUNNING,
+            error="",
+            finished_at=None,
+            report="",
+            report_path="",
+        )
+
+    # --- usage -------------------------------------------------------------------------------------
+    def add_usage_totals(self):
+        """Recompute the run's token and cost totals from its batches (the batches are the record)."""
+        totals = self.batches.aggregate(**{name: Sum(name) for name in (*USAGE_FIELDS, "cost_usd")})
+        fields = {k: (v or 0) for k, v in totals.items()}
+        Run.objects.filter(pk=self.pk).update(**fields)
+        for k, v in fields.items():
+            setattr(self, k, v)

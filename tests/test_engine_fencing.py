@@ -1,0 +1,97 @@
+"""Fencing: every write an attempt makes is conditioned on its number, and leases and claims on the
+database clock, so a superseded attempt or an aggregator that lost its lease changes nothing."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from runs.models import Batch, BatchStatus, Run, RunStatus
+
+pytestmark = pytest.mark.django_db
+
+USAGE = {"input_tokens": 10, "output_tokens": 5, "cache_write_tokens": 0, "cache_read_tokens": 0}
+
+
+def make_batch(tmp_path, **fields) -> Batch:
+    run = Run.objects.create(
+        run_id="audit-scan-20261201-120000-f00d",
+        operation="audit-scan",
+        model="haiku",
+        model_id="claude-haiku-5-5",
+        agents=1,
+        status=RunStatus.RUNNING,
+        current_stage=1,
+        scratch_dir=str(tmp_path),
+    )
+    return Batch.objects.create(
+        run=run, index=1, inputs=["a.md"], output_path=str(tmp_path / "batch-1.md"), model_id="x", **fields
+    )
+
+
+def test_a_claim_makes_a_new_attempt_and_a_duplicate_is_refused(tmp_path):
+    batch = make_batch(tmp_path, status=BatchStatus.PENDING)
+    assert batch.claim("host:1:a") == 1
+    assert batch.status == BatchStatus.RUNNING and batch.worker == "host:1:a" and batch.claims == 1
+    assert Batch.objects.get(pk=batch.pk).claim("host:2:b") is None, "a running batch is not claimed again"
+
+
+def test_a_superseded_attempt_changes_nothing(tmp_path):
+    batch = make_batch(tmp_path, status=BatchStatus.PENDING)
+    first = batch.claim("host:1:a")
+    # The first attempt's worker was taken for dead and the batch claimed again.
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.PENDING)
+    second = Batch.objects.get(pk=batch.pk).claim("host:2:b")
+    assert (first, second) == (1, 2)
+
+    stale = Batch.objects.get(pk=batch.pk)
+    assert not stale.record_turn(first, usage=USAGE, cost=Decimal("0.5"), transcript_entries=[{"role": "x"}])
+    assert not stale.mark_written(first, final_message="done", warnings=[])
+    assert not stale.fail("crashed", first)
+    assert not stale.cancel(first)
+    after = Batch.objects.get(pk=batch.pk)
+    assert (after.status, after.attempts, after.worker) == (BatchStatus.RUNNING, 2, "host:2:b")
+    assert (after.turns, after.input_tokens, after.cost_usd, after.transcript) == (0, 0, 0, [])
+    assert Run.objects.get(pk=batch.run_id).input_tokens == 0
+
+    # The current attempt's writes count, on the batch and on its run alike.
+    assert after.record_turn(second, usage=USAGE, cost=Decimal("0.5"), transcript_entries=[{"role": "x"}])
+    assert after.mark_written(second, final_message="done", warnings=[])
+    after.refresh_from_db()
+    run = Run.objects.get(pk=batch.run_id)
+    assert (after.turns, after.input_tokens, after.status) == (1, 10, BatchStatus.WRITTEN)
+    assert (run.input_tokens, run.output_tokens, run.cost_usd) == (10, 5, Decimal("0.5"))
+    assert not after.mark_verified(first), "verified only by the attempt that wrote it"
+    assert after.mark_verified(second)
+
+
+def test_only_the_lease_holder_finishes_an_aggregation(tmp_path):
+    run = make_batch(tmp_path).run
+    first, second = Run.objects.get(pk=run.pk), Run.objects.get(pk=run.pk)
+    assert first.begin_aggregation("host:1:a", lease_seconds=60)
+    assert not second.begin_aggregation("host:2:b", lease_seconds=60)
+    assert not second.take_lease("host:2:b", lease_seconds=60), "the lease is held and has not expired"
+    assert not second.succeed(owner="host:2:b", report="theirs", report_path="")
+
+    # The first aggregator stalls past its lease; another takes the run over and finishes it.
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=Now() - timedelta(seconds=1))
+    assert second.take_lease("host:2:b", lease_seconds=60)
+    assert not first.succeed(owner="host:1:a", report="mine", report_path="")
+    assert not first.fail("aggregation failed", owner="host:1:a")
+    assert second.succeed(owner="host:2:b", report="theirs", report_path="")
+    run.refresh_from_db()
+    assert (run.status, run.report, run.lease_owner) == (RunStatus.SUCCEEDED, "theirs", "")
+
+
+def test_claims_and_leases_take_the_database_clock_not_the_hosts(tmp_path, monkeypatch):
+    batch = make_batch(tmp_path, status=BatchStatus.PENDING)
+    # A host whose clock is 25 years behind.
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2001, 1, 1, tzinfo=UTC))
+    batch.claim("host:1:a")
+    run = batch.run
+    run.begin_aggregation("host:1:a", lease_seconds=60)
+    real_now = datetime.now(UTC)
+    assert abs((batch.started_at - real_now).total_seconds()) < 60
+    assert 0 < (run.lease_expires_at - real_now).total_seconds() < 120
