@@ -198,6 +198,9 @@ ERKWEB_AGGREGATION_LEASE = env_int("ERKWEB_AGGREGATION_LEASE", 60, minimum=1)
 # task is only redelivered once the worker that held it is certainly gone.
 _margin = max(5, min(60, ERKWEB_BATCH_TIME_LIMIT // 10))
 ERKWEB_WORKER_TIMEOUT = ERKWEB_BATCH_TIME_LIMIT + _margin
+# A batch still running this long after it started has outlived its worker's timeout: the driver takes
+# it over (or fails it once its attempts are spent).
+ERKWEB_BATCH_OVERDUE = ERKWEB_WORKER_TIMEOUT + _margin
 Q_CLUSTER = {
     "name": env_str("ERKWEB_Q_NAME", "erkweb"),
     "workers": ERKWEB_WORKERS,

@@ -1,6 +1,9 @@
 import sys
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+SWEEP_SCHEDULE = "erkweb: advance every unfinished run"
 
 
 class RunsConfig(AppConfig):
@@ -17,8 +20,25 @@ class RunsConfig(AppConfig):
         if "qcluster" in sys.argv[1:2]:
             warm_worker(sender=None, proc_name="qcluster")
         post_spawn.connect(warm_worker, dispatch_uid="runs.warm_worker")
+        post_migrate.connect(ensure_sweep_schedule, sender=self, dispatch_uid="runs.sweep_schedule")
 
 
 def warm_worker(sender, proc_name, **kwargs):
     """Import the batch task now (a no-op when the worker inherited it already)."""
     import runs.tasks  # noqa: F401
+
+
+def ensure_sweep_schedule(sender, using="default", **kwargs):
+    """The driver's backstop: django-q2's scheduler (which a cluster runs about every 30 s) sweeps
+    every unfinished run once a minute. Created or corrected on every migrate, so there is one."""
+    from django_q.models import Schedule
+
+    Schedule.objects.using(using).update_or_create(
+        name=SWEEP_SCHEDULE,
+        defaults={
+            "func": "runs.tasks.sweep",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )

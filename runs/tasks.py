@@ -5,3 +5,8 @@ from . import engine
 
 def run_batch(batch_pk: int) -> None:
     engine.execute_batch(batch_pk)
+
+
+def sweep() -> None:
+    """The schedule's backstop (runs/apps.py): advance every unfinished run."""
+    engine.sweep()

@@ -60,6 +60,17 @@ def sync_tasks(monkeypatch):
 
 
 @pytest.fixture
+def held_tasks(monkeypatch):
+    """A broker that keeps the batch tasks it is given and delivers none: the list of their batches'
+    primary keys, for a test to deliver (``engine.execute_batch``) when it wants, or never."""
+    from runs import queue
+
+    held: list[int] = []
+    monkeypatch.setattr(queue, "send", lambda batch: held.append(batch.pk))
+    return held
+
+
+@pytest.fixture
 def simulator(monkeypatch):
     """The Messages API simulator on a free loopback port, with the SDK pointed at it."""
     from runs.simulator.server import start_simulator

@@ -1,19 +1,18 @@
 """The engine through its public functions: create a run, let the (in-process) tasks run, check the result.
 
 Tasks run synchronously at enqueue time here (``sync_tasks``); the real cluster is exercised by
-tests/test_e2e.py. ``transaction=True`` because batches are enqueued on commit.
+tests/test_e2e.py. ``transaction=True`` because batches are enqueued on commit. The states a crash can
+leave a run in are tests/test_driver.py's.
 """
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
-from runs import engine
+from runs import attempt, engine
 from runs.errors import InputError
 from runs.models import Batch, BatchStatus, ItemResult, Run, RunStatus
 from runs.operations.audit_scan.batchfile import parse_batch
@@ -23,19 +22,6 @@ from .conftest import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)
 AS_OF_DATE = date.fromisoformat(AS_OF)
-
-
-def long_ago():
-    """Longer ago than the worker timeout: the worker that started a batch then is certainly gone."""
-    return timezone.now() - timedelta(seconds=settings.ERKWEB_WORKER_TIMEOUT + 1)
-
-
-def running_run_with_no_worker(docs_root, monkeypatch, *, agents: int) -> Run:
-    """A run whose tasks were never delivered: running, its batches waiting for a worker."""
-    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
-    run = start(docs_root, agents=agents)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
-    return run
 
 
 def start(docs_root, *, model="local", agents=3, **params):
@@ -196,95 +182,26 @@ def test_write_outside_the_output_path_is_refused(docs_root, sync_tasks, simulat
     assert not list(tmp_path.rglob("escape.md"))
 
 
-def test_cancel_stops_pending_batches(docs_root, sync_tasks, monkeypatch):
-    # Hold the tasks back so the batches stay pending, as if no worker had taken them yet.
-    run = running_run_with_no_worker(docs_root, monkeypatch, agents=2)
-    run.batches.update(status=BatchStatus.PENDING)
+def test_cancel_stops_pending_batches(docs_root, held_tasks):
+    # The tasks are held back, so the batches stay pending, as if no worker had taken them yet.
+    run = start(docs_root, agents=2)
+    assert reload(run).status == RunStatus.RUNNING and len(held_tasks) == 2
     assert engine.cancel_run(reload(run))
     run = reload(run)
     assert run.status == RunStatus.CANCELLED
     assert set(run.batches.values_list("status", flat=True)) == {BatchStatus.CANCELLED}
     # A task delivered after the cancel does nothing.
-    engine.execute_batch(run.batches.first().pk)
+    engine.execute_batch(held_tasks[0])
     assert not Path(run.batches.first().output_path).exists()
+    assert run.batches.get(pk=held_tasks[0]).attempts == 0
     assert not engine.cancel_run(reload(run))
-
-
-def test_redelivered_batch_reruns_from_scratch(docs_root, sync_tasks, monkeypatch):
-    run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
-    batch = run.batches.get()
-    # A worker took the batch, half-wrote its file, and died longer ago than the worker timeout.
-    Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, attempts=1, claims=1, started_at=long_ago()
-    )
-    Path(batch.output_path).write_text("path: half-writ")
-    engine.execute_batch(batch.pk)  # the broker's redelivery
-    batch.refresh_from_db()
-    assert batch.status == BatchStatus.VERIFIED and batch.attempts == 2
-    assert reload(run).status == RunStatus.SUCCEEDED
-    engine.execute_batch(batch.pk)  # a late duplicate delivery is a no-op
-    batch.refresh_from_db()
-    assert batch.attempts == 2
-
-
-def test_a_duplicate_delivery_while_the_first_worker_runs_is_refused(docs_root, sync_tasks, monkeypatch):
-    run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
-    batch = run.batches.get()
-    # A worker started the batch a moment ago and is still within its time.
-    Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, attempts=1, claims=1, started_at=timezone.now()
-    )
-    engine.execute_batch(batch.pk)
-    batch.refresh_from_db()
-    assert batch.status == BatchStatus.RUNNING and batch.attempts == 1
-    assert not Path(batch.output_path).exists(), "the duplicate did not run the batch a second time"
-
-
-def test_worker_that_died_after_writing_is_finished_by_the_redelivery(docs_root, sync_tasks, monkeypatch):
-    run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
-    batch = run.batches.get()
-    # The agent wrote its file, then the worker died before verifying it.
-    Path(batch.output_path).write_text(
-        local_batch_text(batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"]))
-    )
-    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.WRITTEN, attempts=1, claims=1)
-    engine.execute_batch(batch.pk)
-    batch.refresh_from_db()
-    assert batch.status == BatchStatus.VERIFIED and batch.attempts == 1
-    assert reload(run).status == RunStatus.SUCCEEDED
-
-
-def test_worker_that_died_while_aggregating_is_finished_by_the_redelivery(docs_root, sync_tasks):
-    run = reload(start(docs_root, agents=2))
-    report_path = Path(run.report_path)
-    report_path.unlink()
-    ItemResult.objects.filter(run=run).delete()
-    Run.objects.filter(pk=run.pk).update(
-        status=RunStatus.AGGREGATING, report="", report_path="", finished_at=None
-    )
-    engine.execute_batch(run.batches.first().pk)
-    run = reload(run)
-    assert run.status == RunStatus.SUCCEEDED and report_path.is_file()
-    assert ItemResult.objects.filter(run=run).count() == 5
-
-
-def test_batch_lost_too_many_times_fails(docs_root, sync_tasks, monkeypatch):
-    run = running_run_with_no_worker(docs_root, monkeypatch, agents=1)
-    batch = run.batches.get()
-    Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, claims=settings.ERKWEB_BATCH_MAX_ATTEMPTS, started_at=long_ago()
-    )
-    engine.execute_batch(batch.pk)
-    batch.refresh_from_db()
-    assert batch.status == BatchStatus.FAILED and batch.failure_reason.startswith("worker lost")
-    assert reload(run).status == RunStatus.FAILED
 
 
 def test_worker_timeout_marks_the_batch_failed(docs_root, sync_tasks, monkeypatch):
     def overrun(*args):
         raise TimeoutException("Task exceeded maximum timeout value (660 seconds)")
 
-    monkeypatch.setattr(engine, "_fill_batch", overrun)
+    monkeypatch.setattr(attempt, "fill", overrun)
     run = reload(start(docs_root, agents=2))
     assert run.status == RunStatus.FAILED
     assert all(b.failure_reason.startswith("timed out") for b in run.batches.all())
@@ -294,7 +211,7 @@ def test_crash_in_an_executor_is_recorded_not_raised(docs_root, sync_tasks, monk
     def crash(*args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(engine, "_fill_batch", crash)
+    monkeypatch.setattr(attempt, "fill", crash)
     run = reload(start(docs_root, agents=1))
     assert run.status == RunStatus.FAILED
     assert "internal error: RuntimeError: disk on fire" in run.error

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runs import engine
+from runs import driver, engine
 from runs.errors import InputError
 from runs.models import BatchStatus, Run, RunStatus
 from runs.operations.learn import agents as A
@@ -127,14 +127,15 @@ def test_each_stage_can_have_its_own_model(learn_params, sync_tasks, simulator):
 
 
 def test_cancel_stops_the_later_stages(learn_params, sync_tasks, monkeypatch):
-    real_start_stage = engine.start_stage
+    real_start_stage = driver.start_stage
 
-    def start_then_cancel(run_pk, stage):
+    def cancel_then_start(run, stage):
+        # The user cancels just as stage 1 ends.
         if stage == 2:
-            engine.cancel_run(Run.objects.get(pk=run_pk))
-        real_start_stage(run_pk, stage)
+            engine.cancel_run(Run.objects.get(pk=run.pk))
+        return real_start_stage(run, stage)
 
-    monkeypatch.setattr(engine, "start_stage", start_then_cancel)
+    monkeypatch.setattr(driver, "start_stage", cancel_then_start)
     run = start(learn_params)
     assert run.status == RunStatus.CANCELLED
     statuses = {b.stage: b.status for b in run.batches.all()}

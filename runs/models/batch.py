@@ -9,7 +9,6 @@ Status changes only through the transitions below, each a conditional UPDATE tha
 Timestamps come from the database clock (``Now()``).
 """
 
-from datetime import timedelta
 from decimal import Decimal
 
 from django.db import models, transaction
@@ -108,19 +107,14 @@ class Batch(models.Model):
             claims=0,
         )
 
-    def claim(self, worker: str, *, abandoned_after: float | None = None) -> int | None:
-        """Claim the batch for a new attempt on ``worker``; the new attempt's number, or None.
+    def claim(self, worker: str) -> int | None:
+        """Claim the pending batch for a new attempt on ``worker``; the new attempt's number, or None.
 
-        A pending batch is claimed by whichever delivery of its task comes first: a duplicate delivery
-        finds it running and is refused. ``abandoned_after`` also lets a batch that has been running for
-        longer than that many seconds be claimed (the broker's redelivery after its worker died).
+        Whichever delivery of its task comes first claims it: a duplicate delivery finds it running (or
+        ended) and is refused. A batch whose attempt was lost is made pending again by the driver
+        (``requeue``), never claimed from under its holder.
         """
-        claimable = Q(status=BatchStatus.PENDING)
-        if abandoned_after is not None:
-            claimable |= Q(
-                status=BatchStatus.RUNNING, started_at__lt=Now() - timedelta(seconds=abandoned_after)
-            )
-        changed = Batch.objects.filter(claimable, pk=self.pk).update(
+        changed = Batch.objects.filter(pk=self.pk, status=BatchStatus.PENDING).update(
             status=BatchStatus.RUNNING,
             attempts=F("attempts") + 1,
             claims=F("claims") + 1,
@@ -138,6 +132,15 @@ class Batch(models.Model):
             return None
         self.refresh_from_db()
         return self.attempts
+
+    def requeue(self, attempt: int) -> bool:
+        """The driver takes the batch from attempt ``attempt`` (its worker is gone, or it overran): back
+        to pending, for its task to be enqueued again; the next claim supersedes that attempt."""
+        return self._update(
+            self._held(attempt, BatchStatus.RUNNING, BatchStatus.WRITTEN),
+            status=BatchStatus.PENDING,
+            enqueued_at=Now(),
+        )
 
     def mark_written(self, attempt: int, *, final_message: str, warnings: list[str]) -> bool:
         return self._update(

@@ -1,0 +1,34 @@
+"""What a user does to a run once it exists: cancel it, retry its failed batches."""
+
+from django.db import transaction
+
+from . import driver, queue
+from .errors import InputError
+from .models import BatchStatus, Run, RunStatus
+
+
+def cancel_run(run: Run) -> bool:
+    """Pending batches never start; running ones stop before their next turn."""
+    with transaction.atomic():
+        if not run.cancel():
+            return False
+        for batch in run.batches.filter(status__in=(BatchStatus.WAITING, BatchStatus.PENDING)):
+            batch.cancel()
+    return True
+
+
+def retry_failed(run: Run) -> list[int]:
+    """Re-enqueue only the failed batches of a failed run, reopening it, in one transaction; returns
+    their indexes."""
+    if run.status != RunStatus.FAILED or not run.batches.filter(status=BatchStatus.FAILED).exists():
+        raise InputError(f"run {run.run_id} has no failed batches to retry")
+    retried = []
+    with transaction.atomic():
+        if not run.reopen_for_retry():
+            raise InputError(f"run {run.run_id} changed status; try again")
+        for batch in run.batches.filter(status=BatchStatus.FAILED).order_by("index"):
+            if batch.enqueue():
+                queue.send(batch)
+                retried.append(batch.index)
+    driver.advance(run.pk)
+    return retried

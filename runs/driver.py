@@ -1,0 +1,208 @@
+"""The driver: one idempotent function that looks at a run's rows and does the next right thing.
+
+``advance(run_pk)`` is called by every batch task when it ends and, for every unfinished run, by the
+sweep, so a run left in any state by a crash (of a worker, a host, the whole app) or by odd agent output
+is moved on at the next call. Each step is a conditional UPDATE (a model transition) or a claim, so two
+processes advancing the same run at once cannot both do a step; the step's conditions are the rows as
+the driver read them, and times are compared with the database's clock.
+
+The states a run can be stuck in, and what ``advance`` does about each (tests/test_driver.py builds each
+one in the database and checks where it ends):
+
+1. pending, its first stage never started (the process that created it died): start stage 1.
+2. running, a batch of its current stage still waiting (its stage started, its enqueueing was lost):
+   enqueue it.
+3. running, a batch running past its time (its worker hung or died): the attempt is superseded and
+   the batch enqueued again, or failed once its attempts are spent.
+4. running, a batch written but never verified (its worker died between the two): verified here when
+   its file is on this host, else treated as 3.
+5. running, every batch of the current stage verified but the next stage not started: start it.
+6. running, every batch of the last stage verified, no aggregation begun: aggregate, under the lease.
+7. aggregating with the lease expired or never taken (the aggregator died): take the lease, aggregate.
+8. running, every batch ended and some failed or cancelled (and nothing failed the run): fail it,
+   naming the failed batches.
+9. cancelled, with batches still waiting, pending or held by an attempt past its time: cancel them.
+10. running after a retry whose re-enqueueing was lost: its failed batches are pending (2's case for
+    pending: see ``_move_batch``) or still failed with nothing in flight (8).
+
+Nothing here holds a transaction around an agent or a file read beyond verification's bound.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.functions import Now
+
+from . import aggregation, queue, verification
+from .models import BATCH_IN_FLIGHT, RUN_ACTIVE, Batch, BatchStatus, Run, RunStatus
+from .workers import worker_name
+
+log = logging.getLogger(__name__)
+
+MAX_STEPS = 20  # more than a run's stages and transitions can need; a guard against a loop
+# A batch written this long ago and still not verified is taken for abandoned by its worker.
+WRITTEN_GRACE = timedelta(seconds=10)
+RUN_FIELDS = ("run_id", "status", "current_stage", "stages", "lease_owner", "lease_expires_at")
+BATCH_FIELDS = (
+    "run_id",
+    "index",
+    "stage",
+    "status",
+    "attempts",
+    "claims",
+    "worker",
+    "started_at",
+    "written_at",
+    "enqueued_at",
+    "failure_reason",
+)
+
+
+def advance(run_pk: int) -> list[str]:
+    """Move the run on as far as it can go now; what was done, one line per step (empty: nothing)."""
+    done: list[str] = []
+    for _ in range(MAX_STEPS):
+        step = _step(run_pk)
+        if not step:
+            break
+        done.append(step)
+    return done
+
+
+def sweep() -> int:
+    """Advance every unfinished run (and cancelled ones with batches left open); how many were looked at."""
+    run_pks = list(Run.objects.filter(status__in=RUN_ACTIVE).values_list("pk", flat=True))
+    run_pks += list(
+        Batch.objects.filter(status__in=BATCH_IN_FLIGHT, run__status=RunStatus.CANCELLED)
+        .values_list("run_id", flat=True)
+        .distinct()
+    )
+    run_pks = list(dict.fromkeys(run_pks))
+    for pk in run_pks:
+        try:
+            advance(pk)
+        except Exception:  # one run's trouble must not keep the others stuck
+            log.exception("advancing run %s failed", pk)
+    return len(run_pks)
+
+
+def start_stage(run: Run, stage: int) -> bool:
+    """Start ``stage``: the run's transition and its batches' (and their tasks), in one transaction."""
+    with transaction.atomic():
+        if not run.start_stage(stage):
+            return False
+        for batch in run.batches.filter(stage=stage, status=BatchStatus.WAITING):
+            if batch.enqueue():
+                queue.send(batch)
+    return True
+
+
+def failure_summary(failed: list[Batch]) -> str:
+    names = ", ".join(str(b.index) for b in failed)
+    reasons = "; ".join(f"batch {b.index}: {b.failure_reason}" for b in failed)
+    noun = "batch" if len(failed) == 1 else "batches"
+    return f"{len(failed)} {noun} failed ({names}): {reasons}"
+
+
+# --- one step ----------------------------------------------------------------------------------------
+def _step(run_pk: int) -> str | None:
+    # The database's clock, read with the run: every "how long ago" below is measured against it.
+    run = Run.objects.filter(pk=run_pk).only(*RUN_FIELDS).annotate(db_now=Now()).first()
+    if run is None:
+        return None
+    batches = list(Batch.objects.filter(run_id=run_pk).only(*BATCH_FIELDS))
+    for batch in batches:
+        batch.run = run
+    if run.status == RunStatus.CANCELLED:
+        return _cancel_leftovers(run, batches)
+    if run.status == RunStatus.AGGREGATING:
+        return _aggregate(run)
+    if run.status not in RUN_ACTIVE:
+        return None
+    if run.current_stage == 0:
+        return "started stage 1" if start_stage(run, 1) else None
+
+    stage = [b for b in batches if b.stage == run.current_stage]
+    moved = [line for b in stage if (line := _move_batch(run, b))]
+    if moved:
+        return "; ".join(moved)
+    if any(b.status in BATCH_IN_FLIGHT for b in batches):
+        return None  # attempts are under way: their tasks call advance when they end
+
+    failed = [b for b in stage if b.status == BatchStatus.FAILED]
+    if failed or any(b.status == BatchStatus.CANCELLED for b in stage):
+        run.add_usage_totals()
+        if run.fail(failure_summary(failed) if failed else "cancelled batches"):
+            return "failed the run"
+        return None
+    if run.current_stage < run.stages:
+        next_stage = run.current_stage + 1
+        return f"started stage {next_stage}" if start_stage(run, next_stage) else None
+    owner = worker_name()
+    if not run.begin_aggregation(owner, settings.ERKWEB_AGGREGATION_LEASE):
+        return None
+    aggregation.aggregate(run, owner)
+    return "aggregated"
+
+
+def _move_batch(run: Run, batch: Batch) -> str | None:
+    """The step one batch of the current stage needs, done; None when it needs none."""
+    if batch.status == BatchStatus.WAITING:
+        with transaction.atomic():
+            if batch.enqueue():
+                queue.send(batch)
+                return f"enqueued batch {batch.index}"
+        return None
+    if batch.status == BatchStatus.RUNNING and _overdue(run, batch):
+        return _take_over(batch, f"attempt {batch.attempts} ran past its time")
+    if batch.status == BatchStatus.WRITTEN and run.db_now - batch.written_at > WRITTEN_GRACE:
+        if _on_this_host(batch):
+            full = Batch.objects.select_related("run").get(pk=batch.pk)
+            ok = verification.verify_batch(full, batch.attempts)
+            return f"verified batch {batch.index}" if ok else f"batch {batch.index} failed verification"
+        return _take_over(batch, f"attempt {batch.attempts} wrote its file on another host, then stopped")
+    return None
+
+
+def _overdue(run: Run, batch: Batch) -> bool:
+    return run.db_now - batch.started_at > timedelta(seconds=settings.ERKWEB_BATCH_OVERDUE)
+
+
+def _on_this_host(batch: Batch) -> bool:
+    return batch.worker.split(":", 1)[0] == worker_name().split(":", 1)[0]
+
+
+def _take_over(batch: Batch, why: str) -> str | None:
+    """Supersede the batch's current attempt: enqueue it again, or fail it once its attempts are spent."""
+    if batch.claims >= settings.ERKWEB_BATCH_MAX_ATTEMPTS:
+        spent = f"worker lost: {why}; {batch.claims} attempts spent"
+        return f"failed batch {batch.index}" if batch.fail(spent, batch.attempts) else None
+    with transaction.atomic():
+        if not batch.requeue(batch.attempts):
+            return None
+        queue.send(batch)
+    return f"took over batch {batch.index} ({why})"
+
+
+def _aggregate(run: Run) -> str | None:
+    owner = worker_name()
+    if not run.take_lease(owner, settings.ERKWEB_AGGREGATION_LEASE):
+        return None  # another process holds the lease, and it has not expired
+    aggregation.aggregate(run, owner)
+    return "aggregated (took over the lease)"
+
+
+def _cancel_leftovers(run: Run, batches: list[Batch]) -> str | None:
+    cancelled = []
+    for batch in batches:
+        if batch.status in (BatchStatus.WAITING, BatchStatus.PENDING):
+            changed = batch.cancel()
+        elif batch.status == BatchStatus.RUNNING and _overdue(run, batch):
+            changed = batch.cancel(batch.attempts)
+        else:
+            continue
+        if changed:
+            cancelled.append(str(batch.index))
+    return f"cancelled batches {', '.join(cancelled)}" if cancelled else None

@@ -1,0 +1,189 @@
+"""Creating a run: validate, gather and partition (errors surface here, before anything exists), then
+create the run and its batches in one transaction and start its first stage.
+
+``prepare_run`` creates nothing and raises InputError with one clear sentence; ``launch`` turns what it
+prepared into rows. From there the driver (runs/driver.py) moves the run on.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+import erkweb
+
+from . import driver
+from .claude.endpoint import Endpoint
+from .claude.preflight import endpoint_for_new_run
+from .errors import InputError
+from .model_choice import Executor, resolve_model
+from .models import Batch, Run, new_run_id
+from .operations import get_operation
+from .operations.base import Operation, Plan
+from .paths import PathRefused, confine
+from .tools import SEARCH_DOCS_SCHEMA, TOOL_SCHEMAS
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated run, not created yet: what ``launch`` turns into rows, files and tasks."""
+
+    op: Operation
+    executor: Executor  # the run's model
+    stage_executors: dict[int, Executor]  # per stage, where it differs from the run's model
+    endpoint: Endpoint | None  # where Claude models are reached; None when every stage is local
+    agents: int
+    plan: Plan
+    now: datetime
+
+    def executor_for(self, stage: int) -> Executor:
+        return self.stage_executors.get(stage, self.executor)
+
+
+def prepare_run(
+    operation: str,
+    params: dict,
+    *,
+    model: str | None,
+    agents: int = 5,
+    as_of: date | None = None,
+    stage_models: dict[int, str] | None = None,
+) -> Prepared:
+    """Validate, gather and partition; raises InputError, with one clear sentence, and creates nothing."""
+    op = get_operation(operation)
+    if not isinstance(agents, int) or isinstance(agents, bool) or agents < 1:
+        raise InputError(f"agents must be a whole number >= 1, not {agents!r}", field="agents")
+    executor = resolve_model(model or op.default_model)
+    stage_executors = {}
+    for stage, stage_model in (stage_models or {}).items():
+        if stage not in range(1, op.stages + 1):
+            raise InputError(f"{op.name} has stages 1 to {op.stages}, not {stage}", field="stage_models")
+        stage_executors[stage] = resolve_model(stage_model)
+    endpoint = endpoint_for_new_run([executor, *stage_executors.values()])
+    now = timezone.now()
+    plan = op.prepare(params, agents=agents, as_of=as_of or now.date())
+    return Prepared(
+        op=op,
+        executor=executor,
+        stage_executors=stage_executors,
+        endpoint=endpoint,
+        agents=agents if op.takes_agent_count else len(plan.batches),
+        plan=plan,
+        now=now,
+    )
+
+
+def same_items_with(prepared: Prepared, model: str) -> Prepared:
+    """The same gathered items and partition, run by another model (for a side-by-side comparison)."""
+    executor = resolve_model(model)
+    stages = [executor, *prepared.stage_executors.values()]
+    return replace(prepared, executor=executor, endpoint=endpoint_for_new_run(stages))
+
+
+def create_run(operation: str, params: dict, *, model: str | None, agents: int = 5, **options) -> Run:
+    return launch(prepare_run(operation, params, model=model, agents=agents, **options))
+
+
+def launch(prepared: Prepared) -> Run:
+    """Create the run and its batches, write its inputs and manifest, and start its first stage."""
+    op, executor, endpoint, plan, now = (
+        prepared.op,
+        prepared.executor,
+        prepared.endpoint,
+        prepared.plan,
+        prepared.now,
+    )
+    run_id = new_run_id(op.name, now)
+    scratch = settings.SCRATCH_DIR / run_id
+    stages = max(b.stage for b in plan.batches)
+    manifest = {
+        "operation": op.name,
+        "params": plan.params,
+        "model": executor.alias,
+        "model_id": executor.model_id,
+        "prices": executor.prices,
+        "stage_models": {
+            str(stage): {
+                "model": prepared.executor_for(stage).alias,
+                "model_id": prepared.executor_for(stage).model_id,
+                "prices": prepared.executor_for(stage).prices,
+            }
+            for stage in range(1, stages + 1)
+        },
+        "agents": prepared.agents,
+        "batches": len(plan.batches),
+        "prompt_hash": None,  # set below, from the prompts the batches actually get
+        "items": plan.items,
+        "partition": [b.inputs for b in plan.batches],
+        "app_version": erkweb.__version__,
+        # Redacted: a base URL can carry credentials, and learn's agents can read the manifest.
+        "api_base_url": endpoint.shown_url if endpoint else None,
+        "simulator": bool(endpoint and endpoint.simulator),
+        "limits": {
+            "max_turns": settings.ERKWEB_AGENT_MAX_TURNS,
+            "max_output_tokens": settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS,
+            "time_limit_s": settings.ERKWEB_BATCH_TIME_LIMIT,
+        },
+    }
+    with transaction.atomic():
+        run = Run.objects.create(
+            run_id=run_id,
+            operation=op.name,
+            model=executor.alias,
+            model_id=executor.model_id,
+            agents=prepared.agents,
+            params=plan.params,
+            manifest=manifest,
+            summary=plan.summary,
+            stages=stages,
+            scratch_dir=str(scratch),
+            used_simulator=bool(endpoint and endpoint.simulator),
+            # The field's length; the manifest has it whole.
+            api_base_url=(manifest["api_base_url"] or "")[:200],
+            created_at=now,
+        )
+        Batch.objects.bulk_create(
+            Batch(
+                run=run,
+                index=n,
+                stage=planned.stage,
+                role=planned.role,
+                inputs=planned.inputs,
+                output_path=str(scratch / planned.filename),
+                model_id=prepared.executor_for(planned.stage).model_id,
+            )
+            for n, planned in enumerate(plan.batches, start=1)
+        )
+        run.manifest["prompt_hash"] = prompt_hash(op, run)
+        run.save(update_fields=["manifest"])
+        write_run_files(scratch, plan.files, run.manifest)
+        for planned in plan.batches:  # agents write into folders that must exist (learn-agents/)
+            (scratch / planned.filename).parent.mkdir(parents=True, exist_ok=True)
+        driver.start_stage(run, 1)
+    return run
+
+
+def write_run_files(scratch: Path, files: dict[str, str], manifest: dict) -> None:
+    """The manifest and the inputs the operation prepared for its agents, inside the scratch folder."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        try:
+            path = confine(scratch, rel)
+        except PathRefused:
+            raise ValueError(f"prepared file {rel!r} would leave the run's folder") from None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def prompt_hash(op, run: Run) -> str:
+    """Hash of what every agent of the run is told: the shared prompt(s) and the tool definitions."""
+    digest = hashlib.sha256(json.dumps([*TOOL_SCHEMAS, SEARCH_DOCS_SCHEMA], sort_keys=True).encode())
+    for batch in run.batches.order_by("index"):
+        digest.update(op.system_prompt(run, batch).encode())
+    return digest.hexdigest()
