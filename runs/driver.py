@@ -22,8 +22,11 @@ one in the database and checks where it ends):
 8. running, every batch ended and some failed or cancelled (and nothing failed the run): fail it,
    naming the failed batches.
 9. cancelled, with batches still waiting, pending or held by an attempt past its time: cancel them.
-10. running after a retry whose re-enqueueing was lost: its failed batches are pending (2's case for
-    pending: see ``_move_batch``) or still failed with nothing in flight (8).
+10. running after a retry half done: its batches pending without a task (below) or still failed with
+    nothing in flight (8). A retry is one transaction, so with the ORM broker neither can happen.
+11. running, a batch pending whose task was lost (a broker outside the database, Redis, cannot take
+    part in the transaction that made it pending): enqueued again once it waited
+    ``ERKWEB_CLAIM_TIMEOUT`` unclaimed. A duplicate delivery is refused by the claim.
 
 Nothing here holds a transaction around an agent or a file read beyond verification's bound.
 """
@@ -155,6 +158,13 @@ def _move_batch(run: Run, batch: Batch) -> str | None:
                 queue.send(batch)
                 return f"enqueued batch {batch.index}"
         return None
+    if batch.status == BatchStatus.PENDING and _unclaimed(run, batch):
+        waited = _seconds(run, batch.enqueued_at)
+        with transaction.atomic():
+            if batch.renew_enqueue(batch.enqueued_at):
+                queue.send(batch)
+                return f"enqueued batch {batch.index} again (not claimed for {waited:.0f} s)"
+        return None
     if batch.status == BatchStatus.RUNNING and _overdue(run, batch):
         return _take_over(batch, f"attempt {batch.attempts} ran past its time")
     if batch.status == BatchStatus.WRITTEN and run.db_now - batch.written_at > WRITTEN_GRACE:
@@ -164,6 +174,18 @@ def _move_batch(run: Run, batch: Batch) -> str | None:
             return f"verified batch {batch.index}" if ok else f"batch {batch.index} failed verification"
         return _take_over(batch, f"attempt {batch.attempts} wrote its file on another host, then stopped")
     return None
+
+
+def _seconds(run: Run, since) -> float:
+    return (run.db_now - since).total_seconds() if since else float("inf")
+
+
+def _unclaimed(run: Run, batch: Batch) -> bool:
+    """A pending batch that may have lost its task: never with the ORM broker, whose tasks are written
+    with the batch's transition; with another broker, once it waited too long for a claim."""
+    if queue.transactional():
+        return False
+    return _seconds(run, batch.enqueued_at) > settings.ERKWEB_CLAIM_TIMEOUT
 
 
 def _overdue(run: Run, batch: Batch) -> bool:

@@ -142,6 +142,15 @@ class Batch(models.Model):
             enqueued_at=Now(),
         )
 
+    def renew_enqueue(self, enqueued_at) -> bool:
+        """A pending batch whose task was lost gets another: only the process that saw it enqueued at
+        ``enqueued_at`` (and nobody since) sends it. Not a status change: it stays pending."""
+        if enqueued_at is None:
+            query = Q(status=BatchStatus.PENDING, enqueued_at__isnull=True)
+        else:
+            query = Q(status=BatchStatus.PENDING, enqueued_at=enqueued_at)
+        return self._update(query, enqueued_at=Now())
+
     def mark_written(self, attempt: int, *, final_message: str, warnings: list[str]) -> bool:
         return self._update(
             self._held(attempt, BatchStatus.RUNNING),
