@@ -190,6 +190,8 @@ ERKWEB_GATHER_MAX_FILES = env_int("ERKWEB_GATHER_MAX_FILES", 20_000, minimum=1)
 ERKWEB_GATHER_MAX_SECONDS = env_float("ERKWEB_GATHER_MAX_SECONDS", 2.0, minimum=0.1)
 # With a broker outside the database (Redis), a batch pending this long without a claim is enqueued again.
 ERKWEB_CLAIM_TIMEOUT = env_int("ERKWEB_CLAIM_TIMEOUT", 30, minimum=1)
+# An output file larger than this fails verification unread (agent output is hostile input).
+ERKWEB_OUTPUT_MAX_BYTES = env_int("ERKWEB_OUTPUT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 # How long an aggregation may hold a run's lease before another process may take it over.
 ERKWEB_AGGREGATION_LEASE = env_int("ERKWEB_AGGREGATION_LEASE", 60, minimum=1)
 

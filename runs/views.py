@@ -21,13 +21,15 @@ from .errors import InputError
 from .estimate import preview_estimate
 from .export import EXPORT_FORMATS, export_filename, export_run
 from .forms import NewRunForm
-from .models import Batch, Run, RunStatus
+from .models import Batch, BatchStatus, Run, RunStatus
 from .operations import get_operation, operation_names, operations, presentation_of
+from .operations.base import OutputRejected
 from .presenters import history_queryset, history_rows, price_lines, progress, transcript_turns
 from .rendering import render_markdown
-from .verification import check_output_file
+from .verification import check_output_file, read_output
 
 PAGE_SIZE = 50
+OUTPUT_SHOWN_CHARS = 256 * 1024  # a page, not the whole of a file that may be ERKWEB_OUTPUT_MAX_BYTES
 
 
 def _fragment(request, template: str, fragment: str) -> str:
@@ -163,17 +165,23 @@ def export(request, run_id, fmt):
 @require_GET
 def batch_detail(request, run_id, index):
     batch = get_object_or_404(Batch.objects.select_related("run"), run__run_id=run_id, index=index)
-    path = Path(batch.output_path)
-    output = (
-        path.read_text(encoding="utf-8", errors="replace")
-        if path.is_file() and not path.is_symlink()
-        else None
-    )
+    check = None
+    if batch.status == BatchStatus.FAILED:
+        output = batch.rejected_output or None  # kept, bounded and safe, when verification rejected it
+    else:
+        try:
+            output = read_output(Path(batch.output_path))
+        except OutputRejected as exc:
+            output, check = None, exc.reason
+        if output is not None and batch.status != BatchStatus.VERIFIED:
+            check = check_output_file(batch)[0]
+    shown, hidden = (output[:OUTPUT_SHOWN_CHARS], len(output) - OUTPUT_SHOWN_CHARS) if output else (output, 0)
     context = {
         "run": batch.run,
         "batch": batch,
-        "output": output,
-        "check": check_output_file(batch)[0] if output is not None else "missing file",
+        "output": shown,
+        "output_hidden_chars": max(0, hidden),
+        "check": check,
         "turns": transcript_turns(batch.transcript),
     }
     return render(request, "runs/batch_detail.html", context)

@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-from pathlib import Path
 
 import pytest
 
@@ -144,7 +143,8 @@ def test_exports(client, tmp_path):
 def test_batch_page_shows_items_output_escaped_and_transcript(client, tmp_path):
     run = make_run(tmp_path, status="failed")
     batch = run.batches.get()
-    Path(batch.output_path).write_text("path: <script>alert(1)</script>\nlines: x\n")
+    # What verification kept of the file it rejected (the page never reads a failed batch's scratch file).
+    batch.rejected_output = "path: <script>alert(1)</script>\nlines: x\n"
     batch.transcript = [
         {"role": "system", "text": "# erkweb agent: audit-scan"},
         {"role": "user", "content": [{"type": "text", "text": "erkweb run x, batch 1 of 1."}]},

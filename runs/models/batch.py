@@ -55,6 +55,9 @@ class Batch(models.Model):
     final_message = models.TextField(blank=True)
     protocol_warnings = models.JSONField(default=list)
     failure_reason = models.TextField(blank=True)
+    rejected_output = models.TextField(
+        blank=True, help_text="the start of an output file that failed verification, as safe text"
+    )
     transcript = models.JSONField(default=list, help_text="every request's new messages and every response")
 
     enqueued_at = models.DateTimeField(null=True, blank=True)
@@ -122,6 +125,7 @@ class Batch(models.Model):
             turns=0,
             final_message="",
             failure_reason="",
+            rejected_output="",
             protocol_warnings=[],
             transcript=[],
             started_at=Now(),
@@ -167,12 +171,14 @@ class Batch(models.Model):
             self._held(attempt, BatchStatus.WRITTEN), status=BatchStatus.VERIFIED, finished_at=Now(), **fields
         )
 
-    def fail(self, reason: str, attempt: int) -> bool:
-        """Attempt ``attempt`` (or the driver, about that attempt) fails the batch with ``reason``."""
+    def fail(self, reason: str, attempt: int, *, rejected_output: str = "") -> bool:
+        """Attempt ``attempt`` (or the driver, about that attempt) fails the batch with ``reason``; a
+        file that verification rejected is kept as ``rejected_output`` (bounded, safe text)."""
         return self._update(
             self._held(attempt, BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.WRITTEN),
             status=BatchStatus.FAILED,
             failure_reason=bounded_reason(reason),
+            rejected_output=rejected_output,
             finished_at=Now(),
             # A batch that failed before writing gets its failure time as the end of its agent time.
             written_at=Coalesce(F("written_at"), Now()),

@@ -18,7 +18,10 @@ MISSING_FILE = "missing file"  # checked by the caller, which knows whether the 
 EMPTY_FILE = "empty file"
 
 _KEY_VALUE = re.compile(r"([A-Za-z0-9_]+): (.*)")
-_WHOLE_NUMBER = re.compile(r"[0-9]+")  # ASCII digits only: no sign, no Unicode digits
+# ASCII digits only (no sign, no Unicode digits), and at most 18 of them: every count a doc can have fits,
+# and so does the sum of a run's, in the 64-bit integers databases store (a longer number of digits is
+# agent output gone wrong, and Python's int() refuses one of over 4,300 digits).
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
 _KNOWN_KEYS = frozenset(SIGNAL_KEYS)
 
 

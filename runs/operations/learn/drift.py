@@ -63,6 +63,8 @@ def repair(text: str) -> tuple[object, list[str]]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise OutputRejected(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise OutputRejected("tripwire JSON nested too deeply") from None
     if not isinstance(data, dict):
         return data, warnings
     if "candidates" not in data and "tripwire_candidates" in data:
