@@ -152,8 +152,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    # django-q2 keeps its cluster stats in a cache; it must be shared between processes for
-    # `erk run --wait` and the pages to see that a cluster is alive.
+    # django-q2 keeps its cluster stats in a cache (its admin shows them). Whether a cluster is running
+    # is told by the workers' heartbeat rows instead, which every host sees (runs/cluster.py).
     "qstats": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(DATA_DIR / "cache" / "qstats"),
@@ -188,6 +188,16 @@ ERKWEB_WORKERS = env_int("ERKWEB_WORKERS", 8, minimum=1)
 # or seconds: a docs folder holds hundreds of files, `/usr` a hundred thousand (runs/gather_bounds.py).
 ERKWEB_GATHER_MAX_FILES = env_int("ERKWEB_GATHER_MAX_FILES", 20_000, minimum=1)
 ERKWEB_GATHER_MAX_SECONDS = env_float("ERKWEB_GATHER_MAX_SECONDS", 2.0, minimum=0.1)
+# Every worker process says it is alive this often (a row per worker, ClusterHeartbeat); one that has not
+# for ERKWEB_WORKER_STALE seconds is gone, and the batch it held is taken over. Every cluster also sweeps
+# the unfinished runs (the driver) every ERKWEB_SWEEP_SECONDS, one process at a time.
+ERKWEB_HEARTBEAT_SECONDS = env_float("ERKWEB_HEARTBEAT_SECONDS", 2.0, minimum=0.1)
+ERKWEB_WORKER_STALE = env_float("ERKWEB_WORKER_STALE", 10.0, minimum=0.5)
+ERKWEB_SWEEP_SECONDS = env_float("ERKWEB_SWEEP_SECONDS", 3.0, minimum=0.1)
+if ERKWEB_WORKER_STALE <= 2 * ERKWEB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "ERKWEB_WORKER_STALE must be more than twice ERKWEB_HEARTBEAT_SECONDS, or live workers look dead"
+    )
 # With a broker outside the database (Redis), a batch pending this long without a claim is enqueued again.
 ERKWEB_CLAIM_TIMEOUT = env_int("ERKWEB_CLAIM_TIMEOUT", 30, minimum=1)
 # An output file larger than this fails verification unread (agent output is hostile input).

@@ -20,12 +20,20 @@ class RunsConfig(AppConfig):
         if "qcluster" in sys.argv[1:2]:
             warm_worker(sender=None, proc_name="qcluster")
         post_spawn.connect(warm_worker, dispatch_uid="runs.warm_worker")
+        # Each worker process says it is alive and takes its turn sweeping the unfinished runs.
+        post_spawn.connect(start_worker, dispatch_uid="runs.start_worker")
         post_migrate.connect(ensure_sweep_schedule, sender=self, dispatch_uid="runs.sweep_schedule")
 
 
 def warm_worker(sender, proc_name, **kwargs):
     """Import the batch task now (a no-op when the worker inherited it already)."""
     import runs.tasks  # noqa: F401
+
+
+def start_worker(sender, proc_name, **kwargs):
+    from . import workers
+
+    workers.start(sender, proc_name)
 
 
 def ensure_sweep_schedule(sender, using="default", **kwargs):

@@ -1,15 +1,16 @@
-"""Is a django-q2 worker cluster alive? Read from the stats it keeps in the shared (file) cache."""
+"""Is a worker cluster running, on any host? The workers' heartbeat rows say (runs/workers.py), so
+``erk run --wait``, ``up`` and the run page see the clusters of every host that shares the database."""
 
 import time
 
-from django_q.status import Stat
+from django.conf import settings
+
+from .models import ClusterHeartbeat
 
 
 def cluster_alive() -> bool:
-    try:
-        return bool(Stat.get_all())
-    except Exception:  # a cache that cannot be read means we cannot tell: treat it as no cluster
-        return False
+    """Some worker said it was alive within ``ERKWEB_WORKER_STALE`` seconds (by the database clock)."""
+    return ClusterHeartbeat.fresh(settings.ERKWEB_WORKER_STALE).exists()
 
 
 def wait_for_cluster(timeout: float) -> bool:

@@ -32,21 +32,22 @@ Nothing here holds a transaction around an agent or a file read beyond verificat
 """
 
 import logging
+import socket
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Now
 
-from . import aggregation, queue, verification
-from .models import BATCH_IN_FLIGHT, RUN_ACTIVE, Batch, BatchStatus, Run, RunStatus
+from . import aggregation, queue, verification, workers
+from .models import BATCH_IN_FLIGHT, RUN_ACTIVE, Batch, BatchStatus, ClusterHeartbeat, Run, RunStatus
 from .workers import worker_name
 
 log = logging.getLogger(__name__)
 
 MAX_STEPS = 20  # more than a run's stages and transitions can need; a guard against a loop
-# A batch written this long ago and still not verified is taken for abandoned by its worker.
-WRITTEN_GRACE = timedelta(seconds=10)
+HELD = (BatchStatus.RUNNING, BatchStatus.WRITTEN)  # an attempt holds the batch
+HEARTBEATS_KEPT = timedelta(hours=1)
 RUN_FIELDS = ("run_id", "status", "current_stage", "stages", "lease_owner", "lease_expires_at")
 BATCH_FIELDS = (
     "run_id",
@@ -83,6 +84,8 @@ def sweep() -> int:
         .distinct()
     )
     run_pks = list(dict.fromkeys(run_pks))
+    # Workers long gone (a row per worker process ever spawned) are no use to anyone.
+    ClusterHeartbeat.objects.filter(beat_at__lt=Now() - HEARTBEATS_KEPT).delete()
     for pk in run_pks:
         try:
             advance(pk)
@@ -128,7 +131,8 @@ def _step(run_pk: int) -> str | None:
         return "started stage 1" if start_stage(run, 1) else None
 
     stage = [b for b in batches if b.stage == run.current_stage]
-    moved = [line for b in stage if (line := _move_batch(run, b))]
+    live = _live_holders(stage)
+    moved = [line for b in stage if (line := _move_batch(run, b, live))]
     if moved:
         return "; ".join(moved)
     if any(b.status in BATCH_IN_FLIGHT for b in batches):
@@ -150,7 +154,7 @@ def _step(run_pk: int) -> str | None:
     return "aggregated"
 
 
-def _move_batch(run: Run, batch: Batch) -> str | None:
+def _move_batch(run: Run, batch: Batch, live: set[str]) -> str | None:
     """The step one batch of the current stage needs, done; None when it needs none."""
     if batch.status == BatchStatus.WAITING:
         with transaction.atomic():
@@ -165,10 +169,13 @@ def _move_batch(run: Run, batch: Batch) -> str | None:
                 queue.send(batch)
                 return f"enqueued batch {batch.index} again (not claimed for {waited:.0f} s)"
         return None
-    if batch.status == BatchStatus.RUNNING and _overdue(run, batch):
-        return _take_over(batch, f"attempt {batch.attempts} ran past its time")
-    if batch.status == BatchStatus.WRITTEN and run.db_now - batch.written_at > WRITTEN_GRACE:
-        if _on_this_host(batch):
+    if batch.status == BatchStatus.RUNNING:
+        if _lost(run, batch, live):
+            return _take_over(batch, f"attempt {batch.attempts}'s worker {_shown(batch.worker)} stopped")
+        if _overdue(run, batch):
+            return _take_over(batch, f"attempt {batch.attempts} ran past its time")
+    if batch.status == BatchStatus.WRITTEN and _abandoned(run, batch, live):
+        if workers.host_of(batch.worker) == socket.gethostname():
             full = Batch.objects.select_related("run").get(pk=batch.pk)
             ok = verification.verify_batch(full, batch.attempts)
             return f"verified batch {batch.index}" if ok else f"batch {batch.index} failed verification"
@@ -176,24 +183,45 @@ def _move_batch(run: Run, batch: Batch) -> str | None:
     return None
 
 
+def _live_holders(batches: list[Batch]) -> set[str]:
+    """The workers holding these batches that are alive (one query, only when some batch is held)."""
+    return workers.live_workers({b.worker for b in batches if b.status in HELD and b.worker})
+
+
 def _seconds(run: Run, since) -> float:
     return (run.db_now - since).total_seconds() if since else float("inf")
 
 
-def _unclaimed(run: Run, batch: Batch) -> bool:
-    """A pending batch that may have lost its task: never with the ORM broker, whose tasks are written
-    with the batch's transition; with another broker, once it waited too long for a claim."""
-    if queue.transactional():
+def _lost(run: Run, batch: Batch, live: set[str]) -> bool:
+    """The attempt's worker is gone: no fresh heartbeat (a claim made just now is given the time of a
+    heartbeat to show it), or, on this host, its process no longer exists."""
+    if batch.worker in live:
         return False
-    return _seconds(run, batch.enqueued_at) > settings.ERKWEB_CLAIM_TIMEOUT
+    fresh_claim = _seconds(run, batch.started_at) <= settings.ERKWEB_WORKER_STALE
+    return not fresh_claim or workers.gone_from_this_host(batch.worker)
+
+
+def _abandoned(run: Run, batch: Batch, live: set[str]) -> bool:
+    """Written, and its worker will not verify it: gone, or it would have long since."""
+    return _lost(run, batch, live) or _seconds(run, batch.written_at) > settings.ERKWEB_WORKER_STALE
+
+
+def _unclaimed(run: Run, batch: Batch) -> bool:
+    """A pending batch whose task may be lost: it waited ``ERKWEB_CLAIM_TIMEOUT`` while some live worker
+    was idle (so it was not merely queued behind busy workers). With Redis its task is sent after the
+    transaction and may never have been; with the ORM broker it may be locked by a cluster that died
+    before running it (the broker hands it out again only after django-q2's long ``retry``)."""
+    if _seconds(run, batch.enqueued_at) <= settings.ERKWEB_CLAIM_TIMEOUT:
+        return False
+    return workers.idle_worker_exists()
 
 
 def _overdue(run: Run, batch: Batch) -> bool:
-    return run.db_now - batch.started_at > timedelta(seconds=settings.ERKWEB_BATCH_OVERDUE)
+    return _seconds(run, batch.started_at) > settings.ERKWEB_BATCH_OVERDUE
 
 
-def _on_this_host(batch: Batch) -> bool:
-    return batch.worker.split(":", 1)[0] == worker_name().split(":", 1)[0]
+def _shown(worker: str) -> str:
+    return ":".join(worker.split(":")[:2]) or "(none)"
 
 
 def _take_over(batch: Batch, why: str) -> str | None:
@@ -217,14 +245,15 @@ def _aggregate(run: Run) -> str | None:
 
 
 def _cancel_leftovers(run: Run, batches: list[Batch]) -> str | None:
+    live = _live_holders(batches)
     cancelled = []
     for batch in batches:
         if batch.status in (BatchStatus.WAITING, BatchStatus.PENDING):
             changed = batch.cancel()
-        elif batch.status == BatchStatus.RUNNING and _overdue(run, batch):
+        elif batch.status in HELD and (_lost(run, batch, live) or _overdue(run, batch)):
             changed = batch.cancel(batch.attempts)
         else:
-            continue
+            continue  # a live attempt stops itself before its next turn
         if changed:
             cancelled.append(str(batch.index))
     return f"cancelled batches {', '.join(cancelled)}" if cancelled else None

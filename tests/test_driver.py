@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models.functions import Now
 
 from runs import driver, engine
-from runs.models import Batch, BatchStatus, ItemResult, Run, RunStatus
+from runs.models import Batch, BatchStatus, ClusterHeartbeat, ItemResult, Run, RunStatus
 from runs.operations.audit_scan.local import local_batch_text
 from runs.workers import worker_name
 
@@ -22,6 +22,14 @@ from .conftest import AS_OF
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEAD_WORKER = "otherhost:4242:deadbeef"  # a worker on another host that stopped long ago
+LIVE_WORKER = "otherhost:4343:feedface"  # a worker on another host that is alive
+
+
+def heartbeat(worker: str, seconds_ago: float = 0) -> None:
+    host, pid, _ = worker.split(":")
+    ClusterHeartbeat.objects.update_or_create(
+        worker=worker, defaults={"host": host, "pid": int(pid), "cluster": host, "beat_at": ago(seconds_ago)}
+    )
 
 
 def scan(docs_root, *, agents=2) -> Run:
@@ -80,16 +88,17 @@ def test_2_pending_batches_whose_enqueueing_was_lost(docs_root, held_tasks, sync
     assert reload(run).status == RunStatus.SUCCEEDED
 
 
-def test_3_a_running_batch_past_its_time_is_taken_over(docs_root, sync_tasks, held_tasks):
+def test_3_a_running_batch_whose_worker_stopped_is_taken_over(docs_root, sync_tasks, held_tasks):
     run = scan(docs_root, agents=1)
     batch = run.batches.get()
-    overdue = settings.ERKWEB_BATCH_OVERDUE + 1
+    stale = settings.ERKWEB_WORKER_STALE
+    heartbeat(DEAD_WORKER, seconds_ago=stale + 1)
     Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, attempts=1, claims=1, worker=DEAD_WORKER, started_at=ago(overdue)
+        status=BatchStatus.RUNNING, attempts=1, claims=1, worker=DEAD_WORKER, started_at=ago(stale + 5)
     )
     Path(batch.output_path).write_text("path: half-writ")  # what the lost attempt left
     held_tasks.clear()
-    assert engine.advance(run.pk) == ["took over batch 1 (attempt 1 ran past its time)"]
+    assert engine.advance(run.pk) == ["took over batch 1 (attempt 1's worker otherhost:4242 stopped)"]
     engine.execute_batch(held_tasks[0])
     batch.refresh_from_db()
     assert batch.status == BatchStatus.VERIFIED and batch.attempts == 2 and batch.worker == worker_name()
@@ -97,31 +106,64 @@ def test_3_a_running_batch_past_its_time_is_taken_over(docs_root, sync_tasks, he
     assert Path(batch.output_path).read_text() == expected_text(run, batch), "rerun from scratch"
 
 
+def test_3_a_batch_whose_worker_process_is_gone_from_this_host_is_taken_over_at_once(docs_root, held_tasks):
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    worker = f"{socket.gethostname()}:{gone.pid}:cafe0001"
+    heartbeat(worker)  # its heartbeat is fresh: the process died a moment ago
+    run = scan(docs_root, agents=1)
+    Batch.objects.filter(run=run).update(
+        status=BatchStatus.RUNNING, attempts=1, claims=1, worker=worker, started_at=ago(30)
+    )
+    held_tasks.clear()
+    assert engine.advance(run.pk) == [f"took over batch 1 (attempt 1's worker {worker[:-9]} stopped)"]
+    assert run.batches.get().status == BatchStatus.PENDING and held_tasks == [run.batches.get().pk]
+
+
+def test_3_a_running_batch_past_its_time_is_taken_over(docs_root, held_tasks):
+    run = scan(docs_root, agents=1)
+    heartbeat(LIVE_WORKER)  # alive, but hung: its batch outlived the worker's timeout
+    Batch.objects.filter(run=run).update(
+        status=BatchStatus.RUNNING,
+        attempts=1,
+        claims=1,
+        worker=LIVE_WORKER,
+        started_at=ago(settings.ERKWEB_BATCH_OVERDUE + 1),
+    )
+    assert engine.advance(run.pk) == ["took over batch 1 (attempt 1 ran past its time)"]
+
+
 def test_3_a_batch_whose_attempts_are_spent_fails_and_fails_its_run(docs_root, held_tasks):
     run = scan(docs_root, agents=1)
     batch = run.batches.get()
     spent = settings.ERKWEB_BATCH_MAX_ATTEMPTS
-    overdue = settings.ERKWEB_BATCH_OVERDUE + 1
     Batch.objects.filter(pk=batch.pk).update(
-        status=BatchStatus.RUNNING, attempts=spent, claims=spent, worker=DEAD_WORKER, started_at=ago(overdue)
+        status=BatchStatus.RUNNING, attempts=spent, claims=spent, worker=DEAD_WORKER, started_at=ago(60)
     )
     engine.advance(run.pk)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.FAILED
-    assert batch.failure_reason == f"worker lost: attempt {spent} ran past its time; {spent} attempts spent"
+    assert batch.failure_reason == (
+        f"worker lost: attempt {spent}'s worker otherhost:4242 stopped; {spent} attempts spent"
+    )
     run = reload(run)
     assert run.status == RunStatus.FAILED and run.error.startswith("1 batch failed (1): batch 1: worker lost")
 
 
-def test_a_running_batch_within_its_time_is_left_to_its_worker(
+def test_a_running_batch_whose_worker_is_alive_is_left_to_it(
     docs_root, held_tasks, django_assert_num_queries
 ):
     run = scan(docs_root, agents=2)
+    heartbeat(LIVE_WORKER)
     Batch.objects.filter(run=run).update(
-        status=BatchStatus.RUNNING, attempts=1, claims=1, worker=worker_name(), started_at=Now()
+        status=BatchStatus.RUNNING, attempts=1, claims=1, worker=LIVE_WORKER, started_at=ago(120)
     )
-    # Cheap when there is nothing to do: the run (with the database's clock) and its batches.
-    with django_assert_num_queries(2):
+    # Cheap when there is nothing to do: the run (with the database's clock), its batches, and which of
+    # their workers are alive.
+    with django_assert_num_queries(3):
         assert engine.advance(run.pk) == []
     # A duplicate delivery of the task is refused: the batch is held by its first attempt.
     engine.execute_batch(run.batches.first().pk)
@@ -144,8 +186,14 @@ def test_4_a_written_batch_never_verified_is_verified_on_its_host(docs_root, hel
 
 def test_4_a_written_batch_just_written_is_left_to_its_worker(docs_root, held_tasks):
     run = scan(docs_root, agents=1)
+    heartbeat(worker_name())  # this process, alive, about to verify it
     Batch.objects.filter(run=run).update(
-        status=BatchStatus.WRITTEN, attempts=1, claims=1, worker=worker_name(), written_at=Now()
+        status=BatchStatus.WRITTEN,
+        attempts=1,
+        claims=1,
+        worker=worker_name(),
+        started_at=ago(5),
+        written_at=Now(),
     )
     assert engine.advance(run.pk) == []
 
@@ -228,14 +276,19 @@ def test_8_every_batch_ended_some_failed(docs_root, sync_tasks):
 def test_9_a_cancelled_run_with_batches_left_open(docs_root, held_tasks):
     run = scan(docs_root, agents=3)
     Run.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED, finished_at=Now())
-    overdue = settings.ERKWEB_BATCH_OVERDUE + 1
     Batch.objects.filter(run=run, index=1).update(
-        status=BatchStatus.RUNNING, attempts=1, claims=1, worker=DEAD_WORKER, started_at=ago(overdue)
+        status=BatchStatus.RUNNING, attempts=1, claims=1, worker=DEAD_WORKER, started_at=ago(60)
+    )
+    heartbeat(LIVE_WORKER)
+    Batch.objects.filter(run=run, index=2).update(
+        status=BatchStatus.RUNNING, attempts=1, claims=1, worker=LIVE_WORKER, started_at=ago(60)
     )
     # The sweep finds it although it is finished: it has batches in flight.
     assert engine.sweep() == 1
+    # The lost attempt's batch and the pending one are cancelled; the live one stops at its next turn.
     statuses = dict(run.batches.values_list("index", "status"))
-    assert statuses == {1: BatchStatus.CANCELLED, 2: BatchStatus.CANCELLED, 3: BatchStatus.CANCELLED}
+    assert statuses == {1: BatchStatus.CANCELLED, 2: BatchStatus.RUNNING, 3: BatchStatus.CANCELLED}
+    Batch.objects.filter(run=run, index=2).update(status=BatchStatus.CANCELLED)
     assert engine.sweep() == 0
 
 

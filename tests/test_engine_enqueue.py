@@ -14,7 +14,7 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from runs import driver, engine, queue
-from runs.models import Batch, BatchStatus, Run, RunStatus
+from runs.models import Batch, BatchStatus, ClusterHeartbeat, Run, RunStatus
 
 from .conftest import AS_OF
 
@@ -103,6 +103,13 @@ def test_a_pending_batch_whose_task_was_lost_is_enqueued_again(docs_root, held_t
     held_tasks.clear()  # the process died before sending them, or the broker lost them
     assert engine.advance(run.pk) == [], "within the claim timeout: the tasks may still be on their way"
     Batch.objects.filter(run=run, index=2).update(enqueued_at=Now() - timedelta(seconds=31))
+    busy = ClusterHeartbeat.objects.create(worker="h:1:a", host="h", pid=1, cluster="h:0")
+    Batch.objects.filter(run=run, index=1).update(
+        status=BatchStatus.RUNNING, worker=busy.worker, attempts=1, started_at=Now()
+    )
+    assert engine.advance(run.pk) == [], "every worker is busy: the task may be waiting its turn"
+
+    ClusterHeartbeat.objects.create(worker="h:2:b", host="h", pid=2, cluster="h:0")  # an idle worker
     steps = engine.advance(run.pk)
     assert len(steps) == 1 and steps[0].startswith("enqueued batch 2 again (not claimed for 3")
     assert held_tasks == [run.batches.get(index=2).pk]

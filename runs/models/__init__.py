@@ -5,6 +5,7 @@ whether they won (see run.py and batch.py for the rules, fencing among them).
 """
 
 from .batch import Batch
+from .cluster import ClusterHeartbeat, Lease
 from .records import ItemResult
 from .run import Run, new_run_id
 from .status import BATCH_ENDED, BATCH_IN_FLIGHT, BATCH_OPEN, RUN_ACTIVE, RUN_FINISHED, BatchStatus, RunStatus
@@ -17,7 +18,9 @@ __all__ = [
     "RUN_FINISHED",
     "Batch",
     "BatchStatus",
+    "ClusterHeartbeat",
     "ItemResult",
+    "Lease",
     "Run",
     "RunStatus",
     "new_run_id",

@@ -68,7 +68,12 @@ class Batch(models.Model):
     class Meta:
         ordering = ["run", "index"]
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="unique_batch_index_per_run")]
-        indexes = [models.Index(fields=["run", "stage", "status"], name="batch_stage_status")]
+        indexes = [
+            models.Index(fields=["run", "stage", "status"], name="batch_stage_status"),
+            # The few open batches among all of history's: which workers are busy, which cancelled runs
+            # still have batches in flight.
+            models.Index(fields=["status"], name="batch_status"),
+        ]
 
     def __str__(self):
         return f"{self.run.run_id} batch {self.index}"

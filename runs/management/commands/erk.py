@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import date
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from runs import engine
@@ -24,6 +25,8 @@ from runs.summary import run_json, run_text
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 START_CLUSTER_HINT = "start one with `make run` (or `python manage.py qcluster`)"
+# A running cluster's workers beat at least this often; one being started gets as long to show up.
+CLUSTER_WAIT = min(10.0, settings.ERKWEB_WORKER_STALE)
 
 
 class UsageError(Exception):
@@ -130,7 +133,7 @@ class Command(BaseCommand):
             as_of=as_of,
             stage_models=_stage_models(o["stage_model"]),
         )
-        if o["wait"] and not wait_for_cluster(timeout=10):
+        if o["wait"] and not wait_for_cluster(timeout=CLUSTER_WAIT):
             raise UsageError(
                 f"no worker cluster is running, so the run would never start: {START_CLUSTER_HINT}"
             )
@@ -145,7 +148,7 @@ class Command(BaseCommand):
 
     def do_retry(self, o) -> int:
         run = _get_run(o["run_id"])
-        if o["wait"] and not wait_for_cluster(timeout=10):
+        if o["wait"] and not wait_for_cluster(timeout=CLUSTER_WAIT):
             raise UsageError(f"no worker cluster is running: {START_CLUSTER_HINT}")
         retried = engine.retry_failed(run)
         self.stderr.write(f"retrying batch{'es' if len(retried) > 1 else ''} {', '.join(map(str, retried))}")
