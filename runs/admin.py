@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Batch, ItemResult, Run
+from .models import Batch, ItemResult, Run, TranscriptEntry
 
 
 class BatchInline(admin.TabularInline):
@@ -21,13 +21,22 @@ class RunAdmin(admin.ModelAdmin):
     inlines = [BatchInline]
 
 
+class TranscriptEntryInline(admin.TabularInline):
+    model = TranscriptEntry
+    fields = ("attempt", "sequence", "role", "created", "content")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
 @admin.register(Batch)
 class BatchAdmin(admin.ModelAdmin):
     list_display = ("__str__", "stage", "status", "attempts", "turns", "cost_usd", "failure_reason")
     list_filter = ("status",)
     search_fields = ("run__run_id",)
     list_select_related = ("run",)
-    readonly_fields = ("transcript", "protocol_warnings")
+    readonly_fields = ("protocol_warnings",)
+    inlines = [TranscriptEntryInline]
 
 
 @admin.register(ItemResult)

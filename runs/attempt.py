@@ -43,7 +43,7 @@ class AttemptHooks:
             raise AgentCancelled("cancelled")
 
     def record(self, entries: list[dict], usage: dict, cost) -> None:
-        if not self.batch.record_turn(self.attempt, usage=usage, cost=cost, transcript_entries=entries):
+        if not self.batch.record_turn(self.attempt, usage=usage, cost=cost, entries=entries):
             raise Superseded(f"attempt {self.attempt} was superseded")
 
     # Today's agent loop takes two callbacks rather than a hooks object.

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Func, IntegerField, Q, QuerySet
+from django.db.models.fields.json import KeyTransform
 
 from .models import Batch, BatchStatus, ItemResult, Run
 from .operations import operations
@@ -32,14 +33,55 @@ class Progress:
 
 
 def progress(batches: Sequence[Batch]) -> Progress:
+    """Batches and items done; a batch's items are its ``input_count`` (``run_page_batches`` has the
+    database count them) or, for a batch loaded whole, its inputs."""
     verified = [b for b in batches if b.status == BatchStatus.VERIFIED]
+
+    def items(b: Batch) -> int:
+        return b.input_count if hasattr(b, "input_count") else len(b.inputs)
+
     return Progress(
         batches_total=len(batches),
         batches_verified=len(verified),
         batches_failed=sum(b.status == BatchStatus.FAILED for b in batches),
-        items_total=sum(len(b.inputs) for b in batches),
-        items_done=sum(len(b.inputs) for b in verified),
+        items_total=sum(items(b) for b in batches),
+        items_done=sum(items(b) for b in verified),
     )
+
+
+class JSONArrayLength(Func):
+    """The length of a JSON array column, counted by the database (the list itself is not loaded)."""
+
+    function = "JSON_ARRAY_LENGTH"
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(compiler, connection, function="JSONB_ARRAY_LENGTH", **extra_context)
+
+
+# What the run page shows of a run and of each batch: it is polled every second while the run goes on,
+# so it reads these columns and no others (not the manifest, the outputs, nor any transcript).
+RUN_PAGE_RUN_FIELDS = (
+    "run_id", "operation", "status", "model", "model_id", "agents", "params", "stages", "current_stage",
+    "error", "used_simulator", "api_base_url", "input_tokens", "output_tokens", "cache_write_tokens",
+    "cache_read_tokens", "cost_usd", "created_at", "started_at", "finished_at",
+)  # fmt: skip
+RUN_PAGE_BATCH_FIELDS = (
+    "run_id", "index", "stage", "role", "status", "attempts", "turns", "input_tokens", "output_tokens",
+    "cache_write_tokens", "cache_read_tokens", "cost_usd", "protocol_warnings", "failure_reason",
+    "started_at", "finished_at",
+)  # fmt: skip
+
+
+def run_page_run(queryset: QuerySet[Run]) -> QuerySet[Run]:
+    """Runs with what the run page shows, and their manifests' price tables alone."""
+    return queryset.only(*RUN_PAGE_RUN_FIELDS).annotate(
+        stage_models=KeyTransform("stage_models", "manifest"), prices=KeyTransform("prices", "manifest")
+    )
+
+
+def run_page_batches(run: Run) -> list[Batch]:
+    return list(run.batches.only(*RUN_PAGE_BATCH_FIELDS).annotate(input_count=JSONArrayLength("inputs")))
 
 
 def history_queryset(params: Mapping[str, str]) -> QuerySet[Run]:
@@ -108,6 +150,7 @@ class Turn:
     """One entry of a transcript, made readable: blocks with long text folded."""
 
     role: str
+    attempt: int | None = None
     blocks: list[dict[str, Any]] = field(default_factory=list)
     usage: dict[str, Any] | None = None
     stop_reason: str | None = None
@@ -145,7 +188,12 @@ def transcript_turns(transcript: list[dict[str, Any]]) -> list[Turn]:
     turns = []
     for entry in transcript:
         role = entry.get("role", "?")
-        turn = Turn(role=role, usage=entry.get("usage"), stop_reason=entry.get("stop_reason"))
+        turn = Turn(
+            role=role,
+            attempt=entry.get("attempt"),
+            usage=entry.get("usage"),
+            stop_reason=entry.get("stop_reason"),
+        )
         turn.seconds = entry.get("seconds")
         if role in ("system", "error"):
             turn.blocks.append(_text_block(role, entry.get("text", "")))
@@ -173,11 +221,14 @@ def transcript_turns(transcript: list[dict[str, Any]]) -> list[Turn]:
 
 def price_lines(run: Run) -> list[str]:
     """Which price table each model of the run was costed with (from its manifest, so a later change of
-    prices never rewrites an old run's cost)."""
+    prices never rewrites an old run's cost). A run loaded by ``run_page_run`` brings the manifest's
+    ``stage_models`` alone."""
     seen, lines = set(), []
-    stage_models = run.manifest.get("stage_models") or {
-        "1": {"model_id": run.model_id, "prices": run.manifest.get("prices")}
-    }
+    if hasattr(run, "stage_models"):
+        stage_models, prices = run.stage_models, run.prices
+    else:
+        stage_models, prices = run.manifest.get("stage_models"), run.manifest.get("prices")
+    stage_models = stage_models or {"1": {"model_id": run.model_id, "prices": prices}}
     for entry in stage_models.values():
         model_id, prices = entry.get("model_id"), entry.get("prices") or {}
         if not prices or model_id in seen:

@@ -24,7 +24,15 @@ from .forms import NewRunForm
 from .models import Batch, BatchStatus, Run, RunStatus
 from .operations import get_operation, operation_names, operations, presentation_of
 from .operations.base import OutputRejected
-from .presenters import history_queryset, history_rows, price_lines, progress, transcript_turns
+from .presenters import (
+    history_queryset,
+    history_rows,
+    price_lines,
+    progress,
+    run_page_batches,
+    run_page_run,
+    transcript_turns,
+)
 from .rendering import render_markdown
 from .verification import check_output_file, read_output
 
@@ -96,23 +104,27 @@ def _preview(form: NewRunForm) -> dict | None:
 
 @require_GET
 def run_detail(request, run_id):
-    run = get_object_or_404(Run, run_id=run_id)
-    batches = list(run.batches.all())
+    # Polled every second while the run goes on: only what the page shows is read (presenters.py).
+    run = get_object_or_404(run_page_run(Run.objects), run_id=run_id)
+    batches = run_page_batches(run)
+    succeeded = run.status == RunStatus.SUCCEEDED
     presentation = presentation_of(run.operation)
     context = {
         "run": run,
         "partials": {name: presentation.templates(name) for name in ("facts", "report")},
         "batches": batches,
         "progress": progress(batches),
-        "report_html": render_markdown(run.report) if run.report else "",
-        # Polled every second while the run goes on: the counts alone, not the whole summary.
-        "groups": get_operation(run.operation).group_counts(run),
+        # A finished run's page is not polled: its report and groups are read then.
+        "report_html": render_markdown(run.report) if succeeded else "",
+        "groups": get_operation(run.operation).group_counts(run) if succeeded else {},
         "stages_graph": _stages_graph(run, batches),
         "price_lines": price_lines(run),
         # A run page that never moves because nothing runs the batches should say so.
         "no_cluster": not run.is_finished and not cluster_alive(),
         "export_formats": list(EXPORT_FORMATS),
-        "other_runs": Run.objects.filter(operation=run.operation).exclude(pk=run.pk)[:20],
+        "other_runs": Run.objects.filter(operation=run.operation)
+        .exclude(pk=run.pk)
+        .only("run_id", "model", "status")[:20],
     }
     return render(request, _fragment(request, "runs/run_detail.html", "run-body"), context)
 
@@ -182,7 +194,13 @@ def batch_detail(request, run_id, index):
         "output": shown,
         "output_hidden_chars": max(0, hidden),
         "check": check,
-        "turns": transcript_turns(batch.transcript),
+        # Every attempt's entries, oldest first: an earlier attempt shows why it failed or was superseded.
+        "turns": transcript_turns(
+            [
+                {**e.as_entry(), "attempt": e.attempt}
+                for e in batch.transcript_entries.order_by("attempt", "sequence")
+            ]
+        ),
     }
     return render(request, "runs/batch_detail.html", context)
 

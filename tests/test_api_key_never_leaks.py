@@ -10,7 +10,7 @@ import pytest
 from django.core import serializers
 
 from runs import engine
-from runs.models import Batch, ItemResult, Run
+from runs.models import Batch, ItemResult, Run, TranscriptEntry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 KEY = "sk-ant-test-0123456789-never-store-me"
@@ -26,7 +26,8 @@ def test_the_key_is_used_but_never_kept(docs_root, sync_tasks, simulator, monkey
     assert run.status == "succeeded", run.error
 
     everything = serializers.serialize(
-        "json", [*Run.objects.all(), *Batch.objects.all(), *ItemResult.objects.all()]
+        "json",
+        [*Run.objects.all(), *Batch.objects.all(), *ItemResult.objects.all(), *TranscriptEntry.objects.all()],
     )
     assert KEY not in everything
     for path in Path(run.scratch_dir).rglob("*"):

@@ -116,7 +116,7 @@ def test_haiku_through_the_simulator_agrees_with_local(docs_root, sync_tasks, si
         assert batch.turns == 4, "read all, check paths, write, final message"
         assert batch.protocol_warnings == []
         assert batch.final_message == f"Output written to {batch.output_path}"
-        roles = [entry["role"] for entry in batch.transcript]
+        roles = list(batch.transcript_entries.values_list("role", flat=True))
         assert roles[:2] == ["system", "user"] and roles.count("assistant") == 4
         assert batch.cache_write_tokens > 0 and batch.output_tokens > 0 and batch.cost_usd > 0
     # The second batch found the shared system prompt in the cache.

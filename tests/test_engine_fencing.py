@@ -8,7 +8,7 @@ import pytest
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from runs.models import Batch, BatchStatus, Run, RunStatus
+from runs.models import Batch, BatchStatus, Run, RunStatus, TranscriptEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -47,17 +47,22 @@ def test_a_superseded_attempt_changes_nothing(tmp_path):
     assert (first, second) == (1, 2)
 
     stale = Batch.objects.get(pk=batch.pk)
-    assert not stale.record_turn(first, usage=USAGE, cost=Decimal("0.5"), transcript_entries=[{"role": "x"}])
+    assert not stale.record_turn(
+        first, usage=USAGE, cost=Decimal("0.5"), entries=[{"role": "assistant", "content": []}]
+    )
     assert not stale.mark_written(first, final_message="done", warnings=[])
     assert not stale.fail("crashed", first)
     assert not stale.cancel(first)
     after = Batch.objects.get(pk=batch.pk)
     assert (after.status, after.attempts, after.worker) == (BatchStatus.RUNNING, 2, "host:2:b")
-    assert (after.turns, after.input_tokens, after.cost_usd, after.transcript) == (0, 0, 0, [])
+    assert (after.turns, after.input_tokens, after.cost_usd) == (0, 0, 0)
+    assert not TranscriptEntry.objects.exists()
     assert Run.objects.get(pk=batch.run_id).input_tokens == 0
 
     # The current attempt's writes count, on the batch and on its run alike.
-    assert after.record_turn(second, usage=USAGE, cost=Decimal("0.5"), transcript_entries=[{"role": "x"}])
+    assert after.record_turn(
+        second, usage=USAGE, cost=Decimal("0.5"), entries=[{"role": "assistant", "content": []}]
+    )
     assert after.mark_written(second, final_message="done", warnings=[])
     after.refresh_from_db()
     run = Run.objects.get(pk=batch.run_id)
@@ -95,3 +100,33 @@ def test_claims_and_leases_take_the_database_clock_not_the_hosts(tmp_path, monke
     real_now = datetime.now(UTC)
     assert abs((batch.started_at - real_now).total_seconds()) < 60
     assert 0 < (run.lease_expires_at - real_now).total_seconds() < 120
+
+
+def test_transcript_entries_are_appended_one_row_each_never_rewritten(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    batch = make_batch(tmp_path, status=BatchStatus.PENDING)
+    attempt = batch.claim("host:1:a")
+    first = [{"role": "system", "text": "instructions"}, {"role": "user", "content": [{"type": "text"}]}]
+    first.append(
+        {"role": "assistant", "content": [{"type": "text", "text": "a\x00b \ud800"}], "usage": USAGE}
+    )
+    assert batch.record_turn(attempt, usage=USAGE, cost=Decimal("0.1"), entries=first)
+    before = list(TranscriptEntry.objects.values_list("id", "sequence", "role"))
+    assert before == [(before[0][0], 1, "system"), (before[1][0], 2, "user"), (before[2][0], 3, "assistant")]
+
+    later = [{"role": "user", "content": [{"type": "tool_result", "content": "x" * 100_000}]}]
+    later.append({"role": "assistant", "content": [], "usage": USAGE})
+    with CaptureQueriesContext(connection) as queries:
+        assert batch.record_turn(attempt, usage=USAGE, cost=Decimal("0.1"), entries=later)
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1 and "runs_transcriptentry" in inserts[0]
+    assert not any("UPDATE" in q["sql"] and "transcriptentry" in q["sql"] for q in queries.captured_queries)
+    assert list(TranscriptEntry.objects.values_list("id", "sequence", "role"))[:3] == before
+    assert list(TranscriptEntry.objects.values_list("sequence", flat=True)) == [1, 2, 3, 4, 5]
+    batch.refresh_from_db()
+    assert batch.turns == 2, "one turn per response"
+    # A NUL and a lone surrogate an agent echoed are stored as U+FFFD, not refused by the database.
+    kept = TranscriptEntry.objects.get(sequence=3).content["content"][0]["text"]
+    assert kept == "a\ufffdb \ufffd"

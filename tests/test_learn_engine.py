@@ -76,9 +76,8 @@ def test_learn_through_the_simulator(learn_params, sync_tasks, simulator):
     docs_check = kinds[A.DOCS]
     tools = [
         block["name"]
-        for entry in docs_check.transcript
-        if entry["role"] == "assistant"
-        for block in entry["content"]
+        for entry in docs_check.transcript_entries.filter(role="assistant")
+        for block in entry.content["content"]
         if block["type"] == "tool_use"
     ]
     assert "search_docs" in tools and "write_file" in tools

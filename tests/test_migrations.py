@@ -52,3 +52,34 @@ def test_renamed_fields_keep_their_data(migrator):
     assert (batch.role, batch.inputs) == ("gap-identifier", ["a.md", "b.md"])
     item = new.get_model("runs", "ItemResult").objects.get(run=run)
     assert (item.group, item.data) == ("LOW", {"lines": 40})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transcript_becomes_rows_of_its_batchs_attempt(migrator):
+    before, after = [("runs", "0005_heartbeats")], [("runs", "0006_transcript_entries")]
+    executor = migrator
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    run = old.get_model("runs", "Run").objects.create(
+        run_id="audit-scan-20261201-100000-abcd",
+        operation="audit-scan",
+        model="haiku",
+        model_id="x",
+        agents=1,
+    )
+    transcript = [
+        {"role": "system", "text": "instructions"},
+        {"role": "assistant", "content": [{"type": "text", "text": "done"}], "stop_reason": "end_turn"},
+    ]
+    old.get_model("runs", "Batch").objects.create(
+        run=run, index=1, output_path="b1", model_id="x", attempts=2, transcript=transcript
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps
+    rows = new.get_model("runs", "TranscriptEntry").objects.order_by("sequence")
+    assert [(r.attempt, r.sequence, r.role, r.content) for r in rows] == [
+        (2, 1, "system", {"text": "instructions"}),
+        (2, 2, "assistant", {"content": [{"type": "text", "text": "done"}], "stop_reason": "end_turn"}),
+    ]

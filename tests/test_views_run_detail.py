@@ -7,7 +7,7 @@ import json
 import pytest
 
 from runs import engine
-from runs.models import Run
+from runs.models import Run, TranscriptEntry
 from runs.summary import run_json
 
 from .conftest import AS_OF
@@ -145,7 +145,7 @@ def test_batch_page_shows_items_output_escaped_and_transcript(client, tmp_path):
     batch = run.batches.get()
     # What verification kept of the file it rejected (the page never reads a failed batch's scratch file).
     batch.rejected_output = "path: <script>alert(1)</script>\nlines: x\n"
-    batch.transcript = [
+    entries = [
         {"role": "system", "text": "# erkweb agent: audit-scan"},
         {"role": "user", "content": [{"type": "text", "text": "erkweb run x, batch 1 of 1."}]},
         {
@@ -167,6 +167,10 @@ def test_batch_page_shows_items_output_escaped_and_transcript(client, tmp_path):
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "line\n" * 40}]},
     ]
     batch.save()
+    TranscriptEntry.objects.bulk_create(
+        TranscriptEntry(batch=batch, attempt=1, sequence=n, role=e["role"], content=e)
+        for n, e in enumerate(entries, start=1)
+    )
     response = client.get(f"/runs/{run.run_id}/batches/1/")
     body = response.content.decode()
     assert response.status_code == 200
@@ -190,3 +194,41 @@ def test_run_page_of_a_real_local_run(client, docs_root, sync_tasks):
     )
     body = client.get(f"/runs/{run.run_id}/").content.decode()
     assert "Doc Audit Scan Results" in body and "2/2 batches verified" in body and "5/5 items" in body
+
+
+def test_the_run_page_and_its_poll_read_only_what_they_show(
+    client, docs_root, sync_tasks, simulator, django_assert_max_num_queries
+):
+    """The poll (every second while a run goes on) loads no transcript, no output, no manifest: a fixed
+    handful of queries whatever the number of batches, none of them touching those columns."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run = engine.create_run(
+        "audit-scan",
+        {"docs_root": str(docs_root)},
+        model="haiku",
+        agents=3,
+        as_of=__import__("datetime").date.fromisoformat(AS_OF),
+    )
+    assert TranscriptEntry.objects.filter(batch__run=run).count() > 0
+    run.batches.update(status="running")
+    Run.objects.filter(pk=run.pk).update(status="running", finished_at=None)
+    # The run, its batches, the runs to compare with, whether a cluster is running.
+    with CaptureQueriesContext(connection) as polled:
+        response = client.get(f"/runs/{run.run_id}/", headers={"HX-Request": "true"})
+    assert len(polled.captured_queries) <= 4, [q["sql"] for q in polled.captured_queries]
+    assert "0/3 batches verified" in response.content.decode()
+    assert not any("transcriptentry" in q["sql"] for q in polled.captured_queries)
+    assert {"manifest", "report", "summary"} <= response.context["run"].get_deferred_fields()
+    for batch in response.context["batches"]:
+        assert {"inputs", "rejected_output"} <= batch.get_deferred_fields()
+    # However many batches: the same queries for a run of five.
+    bigger = engine.create_run(
+        "audit-scan", {"docs_root": str(docs_root)}, model="local", agents=5, as_of=run.created_at.date()
+    )
+    bigger.batches.update(status="running")
+    Run.objects.filter(pk=bigger.pk).update(status="running", finished_at=None)
+    with django_assert_max_num_queries(len(polled.captured_queries)):
+        body = client.get(f"/runs/{bigger.run_id}/", headers={"HX-Request": "true"}).content.decode()
+    assert "0/5 batches verified" in body

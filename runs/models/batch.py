@@ -12,7 +12,7 @@ Timestamps come from the database clock (``Now()``).
 from decimal import Decimal
 
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone
@@ -58,7 +58,6 @@ class Batch(models.Model):
     rejected_output = models.TextField(
         blank=True, help_text="the start of an output file that failed verification, as safe text"
     )
-    transcript = models.JSONField(default=list, help_text="every request's new messages and every response")
 
     enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -132,7 +131,6 @@ class Batch(models.Model):
             failure_reason="",
             rejected_output="",
             protocol_warnings=[],
-            transcript=[],
             started_at=Now(),
             written_at=None,
             finished_at=None,
@@ -197,22 +195,31 @@ class Batch(models.Model):
         return self._update(query, status=BatchStatus.CANCELLED, finished_at=Now())
 
     # --- what an attempt records as it goes ----------------------------------------------------------
-    def record_turn(
-        self, attempt: int, *, usage: dict, cost: Decimal, transcript_entries: list[dict]
-    ) -> bool:
-        """Add one API call's usage and transcript entries, and the usage to the run; False (and nothing
-        changed) when the attempt no longer holds the batch."""
+    def record_turn(self, attempt: int, *, usage: dict, cost: Decimal, entries: list[dict]) -> bool:
+        """Add API usage (to the batch and its run) and append transcript entries (``turns`` counts the
+        responses among them), in one transaction; False, with nothing changed, when attempt ``attempt``
+        no longer holds the batch."""
+        from .records import TranscriptEntry, storable
+
         increments = {name: F(name) + usage.get(name, 0) for name in USAGE_FIELDS}
+        turns = sum(entry.get("role") == "assistant" for entry in entries)
         with transaction.atomic():
             changed = Batch.objects.filter(self._held(attempt, BatchStatus.RUNNING), pk=self.pk).update(
-                turns=F("turns") + 1, cost_usd=F("cost_usd") + cost, **increments
+                turns=F("turns") + turns, cost_usd=F("cost_usd") + cost, **increments
             )
             if not changed:
                 return False
             Run.objects.filter(pk=self.run_id).update(cost_usd=F("cost_usd") + cost, **increments)
-            if transcript_entries:
-                # Only the attempt that holds the batch appends to its transcript, so this
-                # read-modify-write does not race.
-                self.refresh_from_db(fields=["transcript"])
-                Batch.objects.filter(pk=self.pk).update(transcript=[*self.transcript, *transcript_entries])
+            if entries:
+                last = self.transcript_entries.filter(attempt=attempt).aggregate(n=Max("sequence"))["n"] or 0
+                TranscriptEntry.objects.bulk_create(
+                    TranscriptEntry(
+                        batch_id=self.pk,
+                        attempt=attempt,
+                        sequence=last + n,
+                        role=str(entry.get("role", "?"))[:20],
+                        content=storable({k: v for k, v in entry.items() if k != "role"}),
+                    )
+                    for n, entry in enumerate(entries, start=1)
+                )
         return True
