@@ -14,6 +14,7 @@ from .claude.batch import run_batch_agent
 from .claude.conversation import AgentFailed
 from .models import Batch, BatchStatus, Run, RunStatus
 from .operations import get_operation
+from .scratch import materialise, output_file
 from .workers import worker_name
 
 log = logging.getLogger(__name__)
@@ -68,10 +69,11 @@ def execute_batch(batch_pk: int) -> None:
 
 def run_attempt(batch: Batch, attempt: int) -> None:
     run = batch.run
-    output = Path(batch.output_path)
-    # A new attempt starts from scratch: whatever an earlier one half-wrote must not be verified.
-    output.unlink(missing_ok=True)
+    output = output_file(batch)
     try:
+        # A new attempt starts from scratch: whatever an earlier one half-wrote must not be verified.
+        output.unlink(missing_ok=True)
+        materialise(run, batch)  # what the agent reads, from the database, into this host's folder
         final_message, warnings = fill(run, batch, AttemptHooks(batch, attempt), output)
     except Superseded:
         log.warning("batch %s of %s: attempt %s was superseded; it stops", batch.index, run.run_id, attempt)

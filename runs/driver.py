@@ -33,7 +33,7 @@ Nothing here holds a transaction around an agent or a file read beyond verificat
 
 import logging
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -188,8 +188,10 @@ def _live_holders(batches: list[Batch]) -> set[str]:
     return workers.live_workers({b.worker for b in batches if b.status in HELD and b.worker})
 
 
-def _seconds(run: Run, since) -> float:
-    return (run.db_now - since).total_seconds() if since else float("inf")
+def _seconds(run: Run, since: datetime | None) -> float:
+    """Seconds from ``since`` to the database's clock when the run was read (``_step`` annotates it)."""
+    db_now: datetime = vars(run)["db_now"]
+    return (db_now - since).total_seconds() if since else float("inf")
 
 
 def _lost(run: Run, batch: Batch, live: set[str]) -> bool:

@@ -68,7 +68,7 @@ def _csv(run: Run) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(presentation.csv_columns)
-    for item in run.items.order_by("position"):
+    for item in run.reported_items().order_by("position"):
         writer.writerow([_csv_cell(value) for value in presentation.csv_row(run, item)])
     return out.getvalue()
 

@@ -9,7 +9,6 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -22,10 +21,10 @@ from .claude.endpoint import Endpoint
 from .claude.preflight import endpoint_for_new_run
 from .errors import InputError
 from .model_choice import Executor, resolve_model
-from .models import Batch, Run, new_run_id
+from .models import Batch, Run, RunFile, new_run_id
 from .operations import get_operation
 from .operations.base import Operation, Plan
-from .paths import PathRefused, confine
+from .paths import is_relative_path
 from .tools import SEARCH_DOCS_SCHEMA, TOOL_SCHEMAS
 
 
@@ -90,7 +89,8 @@ def create_run(operation: str, params: dict, *, model: str | None, agents: int =
 
 
 def launch(prepared: Prepared) -> Run:
-    """Create the run and its batches, write its inputs and manifest, and start its first stage."""
+    """Create the run, its batches and its prepared files, and start its first stage (its batches'
+    tasks enqueued in the same transaction where the broker allows it)."""
     op, executor, endpoint, plan, now = (
         prepared.op,
         prepared.executor,
@@ -99,7 +99,6 @@ def launch(prepared: Prepared) -> Run:
         prepared.now,
     )
     run_id = new_run_id(op.name, now)
-    scratch = settings.SCRATCH_DIR / run_id
     stages = max(b.stage for b in plan.batches)
     manifest = {
         "operation": op.name,
@@ -141,10 +140,9 @@ def launch(prepared: Prepared) -> Run:
             manifest=manifest,
             summary=plan.summary,
             stages=stages,
-            scratch_dir=str(scratch),
             used_simulator=bool(endpoint and endpoint.simulator),
             # The field's length; the manifest has it whole.
-            api_base_url=(manifest["api_base_url"] or "")[:200],
+            api_base_url=str(manifest["api_base_url"] or "")[:200],
             created_at=now,
         )
         Batch.objects.bulk_create(
@@ -154,31 +152,22 @@ def launch(prepared: Prepared) -> Run:
                 stage=planned.stage,
                 role=planned.role,
                 inputs=planned.inputs,
-                output_path=str(scratch / planned.filename),
+                output_path=planned.filename,
                 model_id=prepared.executor_for(planned.stage).model_id,
             )
             for n, planned in enumerate(plan.batches, start=1)
         )
         run.manifest["prompt_hash"] = prompt_hash(op, run)
         run.save(update_fields=["manifest"])
-        write_run_files(scratch, plan.files, run.manifest)
-        for planned in plan.batches:  # agents write into folders that must exist (learn-agents/)
-            (scratch / planned.filename).parent.mkdir(parents=True, exist_ok=True)
+        # The inputs it prepared, as rows: the host that runs a batch writes what it reads from these.
+        for rel in plan.files:
+            if not is_relative_path(rel):
+                raise ValueError(f"prepared file {rel!r} would leave the run's folder")
+        RunFile.objects.bulk_create(
+            RunFile(run=run, path=rel, content=text) for rel, text in plan.files.items()
+        )
         driver.start_stage(run, 1)
     return run
-
-
-def write_run_files(scratch: Path, files: dict[str, str], manifest: dict) -> None:
-    """The manifest and the inputs the operation prepared for its agents, inside the scratch folder."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    for rel, text in files.items():
-        try:
-            path = confine(scratch, rel)
-        except PathRefused:
-            raise ValueError(f"prepared file {rel!r} would leave the run's folder") from None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def prompt_hash(op, run: Run) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, Func, IntegerField, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
-from .models import Batch, BatchStatus, ItemResult, Run
+from .models import Batch, BatchStatus, ItemResult, Run, RunStatus
 from .operations import operations
 from .operations.presentation import Presentation, Scanned
 
@@ -98,8 +98,10 @@ def history_queryset(params: Mapping[str, str]) -> QuerySet[Run]:
         for name in dict.fromkeys(n for op in operations() for n in op.presentation.search_params):
             match |= Q(**{f"params__{name}__icontains": query})
         runs = runs.filter(match)
-    # Meta.ordering does not apply to a GROUP BY query: order explicitly, or pages could overlap.
-    return runs.annotate(item_count=Count("items")).order_by("-created_at", "-id")
+    # Meta.ordering does not apply to a GROUP BY query: order explicitly, or pages could overlap. A failed
+    # run keeps its verified batches' items, but shows none (Run.reported_items).
+    done = Q(status=RunStatus.SUCCEEDED)
+    return runs.annotate(item_count=Count("items", filter=done)).order_by("-created_at", "-id")
 
 
 @dataclass
@@ -115,7 +117,8 @@ def history_rows(runs: Iterable[Run]) -> list[HistoryRow]:
     of its groups to show; the group counts of the whole page come in one query."""
     runs = list(runs)
     counts: dict[int, dict[str, int]] = {run.pk: {} for run in runs}
-    per_group = ItemResult.objects.filter(run__in=runs).values_list("run_id", "group").annotate(n=Count("id"))
+    shown = ItemResult.objects.filter(run__in=runs, run__status=RunStatus.SUCCEEDED)
+    per_group = shown.values_list("run_id", "group").annotate(n=Count("id"))
     for run_pk, group, n in per_group.order_by():
         counts[run_pk][group] = n
     presentations = {op.name: op.presentation for op in operations()}
@@ -224,11 +227,11 @@ def price_lines(run: Run) -> list[str]:
     prices never rewrites an old run's cost). A run loaded by ``run_page_run`` brings the manifest's
     ``stage_models`` alone."""
     seen, lines = set(), []
-    if hasattr(run, "stage_models"):
-        stage_models, prices = run.stage_models, run.prices
-    else:
-        stage_models, prices = run.manifest.get("stage_models"), run.manifest.get("prices")
-    stage_models = stage_models or {"1": {"model_id": run.model_id, "prices": prices}}
+    annotated = vars(run)  # what run_page_run annotated, when the run came from there
+    source = annotated if "stage_models" in annotated else run.manifest
+    stage_models: dict[str, Any] = source.get("stage_models") or {
+        "1": {"model_id": run.model_id, "prices": source.get("prices")}
+    }
     for entry in stage_models.values():
         model_id, prices = entry.get("model_id"), entry.get("prices") or {}
         if not prices or model_id in seen:

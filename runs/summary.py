@@ -2,8 +2,16 @@
 
 from typing import Any
 
-from .models import Run
+from .models import Run, RunStatus
 from .operations import get_operation
+from .scratch import output_file, run_scratch
+
+
+def _report_file(run: Run) -> str | None:
+    """The report's file on this host, when the run succeeded and this host has it (the host that
+    aggregated writes it); the report itself is in the database."""
+    path = run_scratch(run) / "report.md"
+    return str(path) if run.status == RunStatus.SUCCEEDED and path.is_file() else None
 
 
 def run_json(run: Run) -> dict[str, Any]:
@@ -25,7 +33,8 @@ def run_json(run: Run) -> dict[str, Any]:
             "role": b.role,
             "status": b.status,
             "inputs": b.inputs,
-            "output_path": b.output_path,
+            # Where the file is on this host (the output itself is in the database: erk export).
+            "output_path": str(output_file(b)),
             "reason": b.failure_reason or None,
             "attempts": b.attempts,
             "turns": b.turns,
@@ -37,11 +46,11 @@ def run_json(run: Run) -> dict[str, Any]:
             "cost_usd": float(b.cost_usd),
             "agent_seconds": b.agent_seconds,
         }
-        for b in run.batches.order_by("index")
+        for b in run.batches.defer("output", "rejected_output").order_by("index")
     ]
     data["error"] = run.error or None
-    data["report_path"] = run.report_path or None
-    data["scratch_dir"] = run.scratch_dir
+    data["report_path"] = _report_file(run)
+    data["scratch_dir"] = str(run_scratch(run))
     data["tokens"] = {
         "input": run.input_tokens,
         "output": run.output_tokens,
@@ -56,7 +65,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "items",
         {
             item.key: {"score": item.score, "group": item.group, "data": item.data}
-            for item in run.items.order_by("position")
+            for item in run.reported_items().order_by("position")
         },
     )
     return data
@@ -72,8 +81,9 @@ def run_text(run: Run) -> str:
         lines.append(f"  batch {b.index}{who}: {b.status}, {len(b.inputs)} inputs{extra}")
     if run.error:
         lines.append(f"error: {run.error}")
-    if run.report_path:
-        lines.append(f"report: {run.report_path}")
+    report_file = _report_file(run)
+    if report_file:
+        lines.append(f"report: {report_file}")
     lines.append(
         f"tokens: {run.total_tokens} (in {run.input_tokens}, out {run.output_tokens}, cache write "
         f"{run.cache_write_tokens}, cache read {run.cache_read_tokens}); cost ${run.cost_usd:.4f}"

@@ -8,16 +8,19 @@ wrong in any of it (a parser that raises, a recursion too deep) fails the batch 
 output can leave a batch ``written`` or crash the worker.
 """
 
+import contextlib
 import logging
 import os
 import stat
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 
-from .models import Batch
+from .models import Batch, ItemResult
 from .operations import get_operation
-from .operations.base import OutputRejected, Repair
+from .operations.base import Checked, OutputRejected
+from .scratch import output_file
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +92,11 @@ def rejected_excerpt(path: Path) -> str:
     return data.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
-def check_output_file(batch: Batch) -> tuple[str | None, Repair | None]:
-    """(the reason the batch's output file is not acceptable or None, the operation's repair of it if any)."""
+def check_output_file(batch: Batch) -> tuple[str | None, Checked | None]:
+    """(the reason the batch's output file is not acceptable or None, what the operation's check made
+    of it)."""
     try:
-        text = read_output(Path(batch.output_path))
+        text = read_output(output_file(batch))
         return None, get_operation(batch.run.operation).check_output(batch.run, batch, text)
     except OutputRejected as exc:
         return exc.reason, None
@@ -106,13 +110,45 @@ def check_output_file(batch: Batch) -> tuple[str | None, Repair | None]:
 def verify_batch(batch: Batch, attempt: int) -> bool:
     """Set the batch verified or failed from its file (as attempt ``attempt``); True when verified.
 
-    A repaired file is written back before the batch is verified, so every later reader (the next stage,
-    aggregation, the pages) sees the repaired text; each repair is kept as a protocol warning.
+    Verified, the output (repaired, if the operation repaired drift, each repair kept as a protocol
+    warning) is saved with the batch and its items as rows, in the transaction of the ``verified``
+    transition: from then on the database is the record, and nothing needs this host's file. A repaired
+    file is also written back, for the user.
     """
-    reason, repair = check_output_file(batch)
+    path = output_file(batch)
+    reason, checked = check_output_file(batch)
     if reason is not None:
-        batch.fail(reason, attempt, rejected_output=rejected_excerpt(Path(batch.output_path)))
+        batch.fail(reason, attempt, rejected_output=rejected_excerpt(path))
         return False
-    if repair is not None and repair.text is not None:
-        Path(batch.output_path).write_text(repair.text, encoding="utf-8")
-    return batch.mark_verified(attempt, warnings=list(repair.warnings) if repair else [])
+    try:
+        with transaction.atomic():
+            if not batch.mark_verified(attempt, output=checked.text, warnings=list(checked.warnings)):
+                return False  # superseded meanwhile: the attempt that holds the batch decides
+            _save_items(batch, checked.items)
+    except Exception as exc:
+        log.exception("saving the items of batch %s of %s failed", batch.index, batch.run.run_id)
+        batch.fail(f"could not save its items: {type(exc).__name__}", attempt)
+        return False
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") != checked.text:
+            path.write_text(checked.text, encoding="utf-8")
+    return True
+
+
+def _save_items(batch: Batch, items) -> None:
+    run = batch.run
+    order = {key: n for n, key in enumerate(run.manifest.get("items", []))}
+    ItemResult.objects.filter(batch=batch).delete()  # an earlier attempt's, if it got this far
+    ItemResult.objects.bulk_create(
+        ItemResult(
+            run=run,
+            batch=batch,
+            key=item.key,
+            # The run's gathered order; items the run did not gather (learn's) after those, as parsed.
+            position=order.get(item.key, len(order) + n),
+            score=item.score,
+            group=item.group,
+            data=item.data,
+        )
+        for n, item in enumerate(items)
+    )

@@ -5,7 +5,6 @@ the same template, so every live part also works as a plain link or form without
 """
 
 import re
-from pathlib import Path
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -23,7 +22,6 @@ from .export import EXPORT_FORMATS, export_filename, export_run
 from .forms import NewRunForm
 from .models import Batch, BatchStatus, Run, RunStatus
 from .operations import get_operation, operation_names, operations, presentation_of
-from .operations.base import OutputRejected
 from .presenters import (
     history_queryset,
     history_rows,
@@ -34,10 +32,9 @@ from .presenters import (
     transcript_turns,
 )
 from .rendering import render_markdown
-from .verification import check_output_file, read_output
 
 PAGE_SIZE = 50
-OUTPUT_SHOWN_CHARS = 256 * 1024  # a page, not the whole of a file that may be ERKWEB_OUTPUT_MAX_BYTES
+OUTPUT_SHOWN_CHARS = 256 * 1024  # a page, not the whole of an output that may be ERKWEB_OUTPUT_MAX_BYTES
 
 
 def _fragment(request, template: str, fragment: str) -> str:
@@ -105,7 +102,7 @@ def _preview(form: NewRunForm) -> dict | None:
 @require_GET
 def run_detail(request, run_id):
     # Polled every second while the run goes on: only what the page shows is read (presenters.py).
-    run = get_object_or_404(run_page_run(Run.objects), run_id=run_id)
+    run = get_object_or_404(run_page_run(Run.objects.all()), run_id=run_id)
     batches = run_page_batches(run)
     succeeded = run.status == RunStatus.SUCCEEDED
     presentation = presentation_of(run.operation)
@@ -177,23 +174,21 @@ def export(request, run_id, fmt):
 @require_GET
 def batch_detail(request, run_id, index):
     batch = get_object_or_404(Batch.objects.select_related("run"), run__run_id=run_id, index=index)
-    check = None
-    if batch.status == BatchStatus.FAILED:
-        output = batch.rejected_output or None  # kept, bounded and safe, when verification rejected it
+    # From the database, never a scratch file (which may be on another host): the verified output, or
+    # the start of the file verification rejected (bounded and made safe when it was kept).
+    output: str | None
+    if batch.status == BatchStatus.VERIFIED:
+        output = batch.output
+    elif batch.status == BatchStatus.FAILED:
+        output = batch.rejected_output or None
     else:
-        try:
-            output = read_output(Path(batch.output_path))
-        except OutputRejected as exc:
-            output, check = None, exc.reason
-        if output is not None and batch.status != BatchStatus.VERIFIED:
-            check = check_output_file(batch)[0]
-    shown, hidden = (output[:OUTPUT_SHOWN_CHARS], len(output) - OUTPUT_SHOWN_CHARS) if output else (output, 0)
+        output = None
+    shown = output[:OUTPUT_SHOWN_CHARS] if output is not None else None
     context = {
         "run": batch.run,
         "batch": batch,
         "output": shown,
-        "output_hidden_chars": max(0, hidden),
-        "check": check,
+        "output_hidden_chars": len(output) - OUTPUT_SHOWN_CHARS if output and shown != output else 0,
         # Every attempt's entries, oldest first: an earlier attempt shows why it failed or was superseded.
         "turns": transcript_turns(
             [

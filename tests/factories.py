@@ -65,7 +65,6 @@ def make_run(
         agents=1,
         params={"docs_root": str(tmp_path / "docs"), "repo_root": str(tmp_path), "as_of": "2026-11-28"},
         summary={"scanned": len(items), "skipped": 0, "excluded": 0, "notes": []},
-        scratch_dir=str(scratch),
         report=fields.pop(
             "report", "# Doc Audit Scan Results\n\nAll fine.\n" if status == "succeeded" else ""
         ),
@@ -78,7 +77,7 @@ def make_run(
         run=run,
         index=1,
         inputs=list(items),
-        output_path=str(scratch / "batch-1.md"),
+        output_path="batch-1.md",
         model_id=run.model_id,
         status="verified" if status == "succeeded" else "failed" if status == "failed" else "running",
         failure_reason="empty file" if status == "failed" else "",

@@ -4,13 +4,13 @@ database, not the run's files, not a page, not a log line."""
 import json
 import logging
 from datetime import date
-from pathlib import Path
 
 import pytest
 from django.core import serializers
 
 from runs import engine
 from runs.models import Batch, ItemResult, Run, TranscriptEntry
+from runs.scratch import run_scratch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 KEY = "sk-ant-test-0123456789-never-store-me"
@@ -30,7 +30,7 @@ def test_the_key_is_used_but_never_kept(docs_root, sync_tasks, simulator, monkey
         [*Run.objects.all(), *Batch.objects.all(), *ItemResult.objects.all(), *TranscriptEntry.objects.all()],
     )
     assert KEY not in everything
-    for path in Path(run.scratch_dir).rglob("*"):
+    for path in run_scratch(run).rglob("*"):
         if path.is_file():
             assert KEY not in path.read_text(errors="replace"), path
     for url in ("/", f"/runs/{run.run_id}/", f"/runs/{run.run_id}/batches/1/", "/runs/new/"):

@@ -41,16 +41,13 @@ def make_run(run_id: str, *, model="haiku", operation="audit-scan", **fields) ->
         model=model,
         model_id=MODEL_IDS.get(model, model),
         agents=1,
-        scratch_dir=f"/tmp/{run_id}",
         **fields,
     )
 
 
 def add_items(run: Run, docs: list[dict]) -> Run:
     """One batch holding ``docs``, each scored and tiered by the audit-scan rules, in the given order."""
-    batch = Batch.objects.create(
-        run=run, index=1, output_path=f"{run.scratch_dir}/batch-1.md", model_id=run.model_id
-    )
+    batch = Batch.objects.create(run=run, index=1, output_path="batch-1.md", model_id=run.model_id)
     for position, doc in enumerate(docs):
         points, _ = score(doc, AS_OF)
         ItemResult.objects.create(

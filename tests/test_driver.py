@@ -15,6 +15,7 @@ from django.db.models.functions import Now
 from runs import driver, engine
 from runs.models import Batch, BatchStatus, ClusterHeartbeat, ItemResult, Run, RunStatus
 from runs.operations.audit_scan.local import local_batch_text
+from runs.scratch import output_file
 from runs.workers import worker_name
 
 from .conftest import AS_OF
@@ -52,11 +53,9 @@ def ago(seconds: float):
 
 
 def rewind_to_running(run: Run, **fields) -> None:
-    """A succeeded run put back to where it was before aggregation, as a crash would have left it."""
-    ItemResult.objects.filter(run=run).delete()
-    Run.objects.filter(pk=run.pk).update(
-        status=RunStatus.RUNNING, report="", report_path="", finished_at=None, **fields
-    )
+    """A succeeded run put back to where it was before aggregation, as a crash would have left it (its
+    items were saved as each batch was verified)."""
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, report="", finished_at=None, **fields)
 
 
 def expected_text(run: Run, batch: Batch) -> str:
@@ -96,14 +95,15 @@ def test_3_a_running_batch_whose_worker_stopped_is_taken_over(docs_root, sync_ta
     Batch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.RUNNING, attempts=1, claims=1, worker=DEAD_WORKER, started_at=ago(stale + 5)
     )
-    Path(batch.output_path).write_text("path: half-writ")  # what the lost attempt left
+    output_file(batch).parent.mkdir(parents=True, exist_ok=True)
+    output_file(batch).write_text("path: half-writ")  # what the lost attempt left
     held_tasks.clear()
     assert engine.advance(run.pk) == ["took over batch 1 (attempt 1's worker otherhost:4242 stopped)"]
     engine.execute_batch(held_tasks[0])
     batch.refresh_from_db()
     assert batch.status == BatchStatus.VERIFIED and batch.attempts == 2 and batch.worker == worker_name()
     assert reload(run).status == RunStatus.SUCCEEDED
-    assert Path(batch.output_path).read_text() == expected_text(run, batch), "rerun from scratch"
+    assert output_file(batch).read_text() == expected_text(run, batch), "rerun from scratch"
 
 
 def test_3_a_batch_whose_worker_process_is_gone_from_this_host_is_taken_over_at_once(docs_root, held_tasks):
@@ -168,13 +168,14 @@ def test_a_running_batch_whose_worker_is_alive_is_left_to_it(
     # A duplicate delivery of the task is refused: the batch is held by its first attempt.
     engine.execute_batch(run.batches.first().pk)
     assert set(run.batches.values_list("status", "attempts")) == {(BatchStatus.RUNNING, 1)}
-    assert not Path(run.batches.first().output_path).exists(), "the duplicate did not run the batch"
+    assert not output_file(run.batches.first()).exists(), "the duplicate did not run the batch"
 
 
 def test_4_a_written_batch_never_verified_is_verified_on_its_host(docs_root, held_tasks):
     run = scan(docs_root, agents=1)
     batch = run.batches.get()
-    Path(batch.output_path).write_text(expected_text(run, batch))
+    output_file(batch).parent.mkdir(parents=True, exist_ok=True)
+    output_file(batch).write_text(expected_text(run, batch))
     Batch.objects.filter(pk=batch.pk).update(
         status=BatchStatus.WRITTEN, attempts=1, claims=1, worker=worker_name(), written_at=ago(60)
     )

@@ -17,6 +17,8 @@ from runs.errors import InputError
 from runs.models import Batch, BatchStatus, ItemResult, Run, RunStatus
 from runs.operations.audit_scan.batchfile import parse_batch
 from runs.operations.audit_scan.local import local_batch_text
+from runs.scratch import output_file, run_scratch
+from runs.summary import run_json
 
 from .conftest import AS_OF
 
@@ -52,10 +54,11 @@ def test_local_run_verifies_every_batch_and_aggregates(docs_root, sync_tasks):
     assert items == sorted(items)
     assert batches[0].inputs == items[0::2] and batches[1].inputs == items[1::2]
     for batch in batches:
-        text = Path(batch.output_path).read_text()
+        text = output_file(batch).read_text()
+        assert batch.output == text and len(batch.output_sha256) == 64
         assert [r["path"] for r in parse_batch(text, batch.inputs)] == batch.inputs
-        assert Path(batch.output_path).name == f"batch-{batch.index}.md"
-    report = Path(run.report_path).read_text()
+        assert batch.output_path == f"batch-{batch.index}.md"
+    report = (run_scratch(run) / "report.md").read_text()
     assert report == run.report and report.startswith("# Doc Audit Scan Results")
     assert ItemResult.objects.filter(run=run).count() == 5
     overview = signals_by_path(run)["arch/overview.md"]
@@ -74,7 +77,7 @@ def test_manifest_makes_the_run_reproducible(docs_root, sync_tasks):
     assert m["params"]["as_of"] == AS_OF
     assert m["partition"] == [b.inputs for b in run.batches.order_by("index")]
     assert m["app_version"]
-    on_disk = json.loads((Path(run.scratch_dir) / "manifest.json").read_text())
+    on_disk = json.loads((run_scratch(run) / "manifest.json").read_text())
     assert on_disk["items"] == m["items"]
 
 
@@ -115,7 +118,7 @@ def test_haiku_through_the_simulator_agrees_with_local(docs_root, sync_tasks, si
     for batch in haiku.batches.all():
         assert batch.turns == 4, "read all, check paths, write, final message"
         assert batch.protocol_warnings == []
-        assert batch.final_message == f"Output written to {batch.output_path}"
+        assert batch.final_message == f"Output written to {output_file(batch)}"
         roles = list(batch.transcript_entries.values_list("role", flat=True))
         assert roles[:2] == ["system", "user"] and roles.count("assistant") == 4
         assert batch.cache_write_tokens > 0 and batch.output_tokens > 0 and batch.cost_usd > 0
@@ -144,10 +147,14 @@ def test_a_bad_batch_fails_the_run_by_name(docs_root, sync_tasks, simulator, beh
     assert failed.status == BatchStatus.FAILED and reason in failed.failure_reason
     assert run.batches.get(index=1).status == BatchStatus.VERIFIED
     assert run.error.startswith("1 batch failed (2): batch 2: ") and reason in run.error
-    assert not run.report and not ItemResult.objects.filter(run=run).exists()
+    assert not run.report
+    # The verified batch's items are kept (the record, for a retry to complete), never shown as a result.
+    kept = run.batches.get(index=1).inputs
+    assert sorted(ItemResult.objects.filter(run=run).values_list("key", flat=True)) == sorted(kept)
+    assert run_json(run)["items"] == {} and sum(run_json(run)["tiers"].values()) == 0
     # Nothing is lost: the good batch's file stays, and so does the manifest.
-    assert Path(run.batches.get(index=1).output_path).is_file()
-    assert (Path(run.scratch_dir) / "manifest.json").is_file()
+    assert output_file(run.batches.get(index=1)).is_file()
+    assert (run_scratch(run) / "manifest.json").is_file()
 
 
 def test_retry_runs_only_the_failed_batches_and_completes_the_run(docs_root, sync_tasks, simulator):
@@ -192,7 +199,7 @@ def test_cancel_stops_pending_batches(docs_root, held_tasks):
     assert set(run.batches.values_list("status", flat=True)) == {BatchStatus.CANCELLED}
     # A task delivered after the cancel does nothing.
     engine.execute_batch(held_tasks[0])
-    assert not Path(run.batches.first().output_path).exists()
+    assert not output_file(run.batches.first()).exists()
     assert run.batches.get(pk=held_tasks[0]).attempts == 0
     assert not engine.cancel_run(reload(run))
 
@@ -223,7 +230,7 @@ def test_local_output_matches_the_batch_files(docs_root, sync_tasks):
         expected = local_batch_text(
             batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"])
         )
-        assert Path(batch.output_path).read_text() == expected
+        assert output_file(batch).read_text() == expected == batch.output
 
 
 def test_a_miscounting_model_shows_in_the_comparison(docs_root, sync_tasks, simulator):

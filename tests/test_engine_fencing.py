@@ -24,10 +24,9 @@ def make_batch(tmp_path, **fields) -> Batch:
         agents=1,
         status=RunStatus.RUNNING,
         current_stage=1,
-        scratch_dir=str(tmp_path),
     )
     return Batch.objects.create(
-        run=run, index=1, inputs=["a.md"], output_path=str(tmp_path / "batch-1.md"), model_id="x", **fields
+        run=run, index=1, inputs=["a.md"], output_path="batch-1.md", model_id="x", **fields
     )
 
 
@@ -68,8 +67,12 @@ def test_a_superseded_attempt_changes_nothing(tmp_path):
     run = Run.objects.get(pk=batch.run_id)
     assert (after.turns, after.input_tokens, after.status) == (1, 10, BatchStatus.WRITTEN)
     assert (run.input_tokens, run.output_tokens, run.cost_usd) == (10, 5, Decimal("0.5"))
-    assert not after.mark_verified(first), "verified only by the attempt that wrote it"
-    assert after.mark_verified(second)
+    assert not after.mark_verified(first, output="theirs"), "verified only by the attempt that wrote it"
+    assert after.mark_verified(second, output="path: a.md\n")
+    after.refresh_from_db()
+    # The output is the record, with its sha256: `printf "path: a.md\\n" | sha256sum`.
+    assert after.output == "path: a.md\n"
+    assert after.output_sha256 == "63ec79ec93b7ddd4a2770f5b13e5f20c8f7f7467d6c5fb647794ead61caea8e8"
 
 
 def test_only_the_lease_holder_finishes_an_aggregation(tmp_path):
@@ -78,14 +81,14 @@ def test_only_the_lease_holder_finishes_an_aggregation(tmp_path):
     assert first.begin_aggregation("host:1:a", lease_seconds=60)
     assert not second.begin_aggregation("host:2:b", lease_seconds=60)
     assert not second.take_lease("host:2:b", lease_seconds=60), "the lease is held and has not expired"
-    assert not second.succeed(owner="host:2:b", report="theirs", report_path="")
+    assert not second.succeed(owner="host:2:b", report="theirs")
 
     # The first aggregator stalls past its lease; another takes the run over and finishes it.
     Run.objects.filter(pk=run.pk).update(lease_expires_at=Now() - timedelta(seconds=1))
     assert second.take_lease("host:2:b", lease_seconds=60)
-    assert not first.succeed(owner="host:1:a", report="mine", report_path="")
+    assert not first.succeed(owner="host:1:a", report="mine")
     assert not first.fail("aggregation failed", owner="host:1:a")
-    assert second.succeed(owner="host:2:b", report="theirs", report_path="")
+    assert second.succeed(owner="host:2:b", report="theirs")
     run.refresh_from_db()
     assert (run.status, run.report, run.lease_owner) == (RunStatus.SUCCEEDED, "theirs", "")
 

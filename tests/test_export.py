@@ -27,7 +27,6 @@ def make_run(tmp_path: Path, **fields) -> Run:
         "model": "haiku",
         "model_id": "claude-haiku-4-5",
         "agents": 2,
-        "scratch_dir": str(tmp_path / "scratch"),
         "summary": {"scanned": 3, "skipped": 1, "excluded": 0},
         "params": {"as_of": "2026-11-28", "docs_root": "docs/learned"},
     }
@@ -36,7 +35,7 @@ def make_run(tmp_path: Path, **fields) -> Run:
 
 def make_batch(run: Run, index: int, inputs: list[str], **fields) -> Batch:
     defaults = {
-        "output_path": f"{run.scratch_dir}/batch-{index}.md",
+        "output_path": f"batch-{index}.md",
         "model_id": run.model_id,
         "status": BatchStatus.VERIFIED,
     }
@@ -57,7 +56,7 @@ def make_item(run: Run, batch: Batch, key: str, position: int, *, score=5, tier=
 
 @pytest.fixture
 def succeeded_run(tmp_path) -> Run:
-    run = make_run(tmp_path, status=RunStatus.SUCCEEDED, report=REPORT, report_path=str(tmp_path / "r.md"))
+    run = make_run(tmp_path, status=RunStatus.SUCCEEDED, report=REPORT)
     b1 = make_batch(run, 1, ["arch/overview.md", "cli/flags.md"])
     b2 = make_batch(run, 2, ["testing/steps.md"])
     # Created out of order on purpose: exports follow position, not insertion.

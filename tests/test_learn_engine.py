@@ -11,6 +11,7 @@ from runs import driver, engine
 from runs.errors import InputError
 from runs.models import BatchStatus, Run, RunStatus
 from runs.operations.learn import agents as A
+from runs.scratch import output_file, run_scratch
 
 from .learn_fixtures import SESSION_ID, TITLE, make_learn_repo
 
@@ -54,7 +55,7 @@ def test_local_learn_runs_the_four_stages_in_order(learn_params, sync_tasks):
         before = [b for b in batches if b.stage == stage - 1]
         for b in (b for b in batches if b.stage == stage):
             assert b.started_at >= max(x.finished_at for x in before), "a stage starts after the one before"
-    scratch = Path(run.scratch_dir)
+    scratch = run_scratch(run)
     assert (scratch / "sessions" / f"session-{SESSION_ID}-part1.xml").is_file()
     assert (scratch / "diff.patch").read_text().startswith("diff --git")
     assert (scratch / "learn-agents" / f"session-{SESSION_ID}-part1.md").is_file()
@@ -109,7 +110,8 @@ def test_drift_in_the_tripwire_json_is_repaired_and_noted(learn_params, sync_tas
     assert run.status == RunStatus.SUCCEEDED, run.error
     tripwires = by_kind(run)[A.TRIPWIRES]
     assert any(w.startswith("repaired drift: tripwire_candidates") for w in tripwires.protocol_warnings)
-    text = Path(tripwires.output_path).read_text()
+    text = output_file(tripwires).read_text()
+    assert text == tripwires.output, "the repaired text is the record, and written back"
     assert '"candidates"' in text and "tripwire_candidates" not in text
 
 
@@ -203,7 +205,7 @@ def test_a_renamed_session_log_is_analysed_with_a_note(learn_params, tmp_path, s
     assert sessions[SESSION_ID]["chunks"] == 1 and not sessions[SESSION_ID]["warmup"]
     assert sessions[SESSION_ID]["note"] == f"renamed: session-{SESSION_ID}.jsonl holds session {SESSION_ID}"
     assert f"session-{SESSION_ID}.jsonl holds session {SESSION_ID}" in run.report
-    assert (Path(run.scratch_dir) / "sessions" / f"session-{SESSION_ID}-part1.xml").is_file()
+    assert (run_scratch(run) / "sessions" / f"session-{SESSION_ID}-part1.xml").is_file()
 
 
 def test_no_session_left_names_each_file_and_why(learn_params, tmp_path):

@@ -83,3 +83,47 @@ def test_a_transcript_becomes_rows_of_its_batchs_attempt(migrator):
         (2, 1, "system", {"text": "instructions"}),
         (2, 2, "assistant", {"content": [{"type": "text", "text": "done"}], "stop_reason": "end_turn"}),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_of_before_gets_relative_paths_and_its_outputs_and_inputs_as_rows(migrator, tmp_path):
+    before, after = [("runs", "0006_transcript_entries")], [("runs", "0007_database_is_the_record")]
+    scratch = tmp_path / "scratch" / "learn-20261201-100000-abcd"
+    (scratch / "learn-agents").mkdir(parents=True)
+    (scratch / "learn-agents" / "gap-analysis.md").write_text("## Summary Statistics\n1\n")
+    (scratch / "diff.patch").write_text("diff --git a/x b/x\n")
+    executor = migrator
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    run = old.get_model("runs", "Run").objects.create(
+        run_id=scratch.name,
+        operation="learn",
+        model="local",
+        model_id="local",
+        agents=2,
+        scratch_dir=str(scratch),
+    )
+    Batch = old.get_model("runs", "Batch")
+    Batch.objects.create(
+        run=run, index=1, inputs=["diff.patch", "log.txt"], status="verified", model_id="local",
+        output_path=str(scratch / "learn-agents" / "gap-analysis.md"),
+    )  # fmt: skip
+    Batch.objects.create(
+        run=run, index=2, inputs=["learn-agents/gap-analysis.md"], status="failed", model_id="local",
+        output_path=str(scratch / "learn-agents" / "learn-plan.md"),
+    )  # fmt: skip
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps
+    gaps, plan = new.get_model("runs", "Batch").objects.order_by("index")
+    assert (gaps.output_path, plan.output_path) == (
+        "learn-agents/gap-analysis.md",
+        "learn-agents/learn-plan.md",
+    )
+    assert gaps.output == "## Summary Statistics\n1\n" and plan.output == ""
+    # sha256 of that text: printf '## Summary Statistics\n1\n' | sha256sum
+    assert gaps.output_sha256 == "94edeec4770fdc3eb5afb85e305c9fceca6533a79fe125f0e025161e40fc218b"
+    files = new.get_model("runs", "RunFile").objects.all()
+    # log.txt was not in the folder any more: only what is there is kept.
+    assert [(f.path, f.content) for f in files] == [("diff.patch", "diff --git a/x b/x\n")]

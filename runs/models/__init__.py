@@ -6,7 +6,7 @@ whether they won (see run.py and batch.py for the rules, fencing among them).
 
 from .batch import Batch
 from .cluster import ClusterHeartbeat, Lease
-from .records import ItemResult, TranscriptEntry
+from .records import ItemResult, RunFile, TranscriptEntry
 from .run import Run, new_run_id
 from .status import BATCH_ENDED, BATCH_IN_FLIGHT, BATCH_OPEN, RUN_ACTIVE, RUN_FINISHED, BatchStatus, RunStatus
 
@@ -22,6 +22,7 @@ __all__ = [
     "ItemResult",
     "Lease",
     "Run",
+    "RunFile",
     "RunStatus",
     "TranscriptEntry",
     "new_run_id",

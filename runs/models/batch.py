@@ -9,6 +9,8 @@ Status changes only through the transitions below, each a conditional UPDATE tha
 Timestamps come from the database clock (``Now()``).
 """
 
+import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import models, transaction
@@ -36,7 +38,7 @@ class Batch(models.Model):
         max_length=120, blank=True, help_text="what the agent does, for multi-agent stages"
     )
     inputs = models.JSONField(default=list)
-    output_path = models.CharField(max_length=500)
+    output_path = models.CharField(max_length=500, help_text="relative to the run's scratch folder")
     model_id = models.CharField(max_length=80)
     status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.WAITING)
     attempts = models.PositiveIntegerField(
@@ -55,6 +57,9 @@ class Batch(models.Model):
     final_message = models.TextField(blank=True)
     protocol_warnings = models.JSONField(default=list)
     failure_reason = models.TextField(blank=True)
+    # The record: the verified output file's content, saved by verification (from any host).
+    output = models.TextField(blank=True)
+    output_sha256 = models.CharField(max_length=64, blank=True)
     rejected_output = models.TextField(
         blank=True, help_text="the start of an output file that failed verification, as safe text"
     )
@@ -129,6 +134,8 @@ class Batch(models.Model):
             turns=0,
             final_message="",
             failure_reason="",
+            output="",
+            output_sha256="",
             rejected_output="",
             protocol_warnings=[],
             started_at=Now(),
@@ -167,11 +174,17 @@ class Batch(models.Model):
             written_at=Now(),
         )
 
-    def mark_verified(self, attempt: int, *, warnings: list[str] = ()) -> bool:
-        """written -> verified; ``warnings`` (verification's drift repairs) join the agent's."""
+    def mark_verified(self, attempt: int, *, output: str, warnings: Sequence[str] = ()) -> bool:
+        """written -> verified, with the verified ``output`` (and its sha256) saved as the record;
+        ``warnings`` (verification's drift repairs) join the agent's."""
         fields = {"protocol_warnings": [*self.protocol_warnings, *warnings]} if warnings else {}
         return self._update(
-            self._held(attempt, BatchStatus.WRITTEN), status=BatchStatus.VERIFIED, finished_at=Now(), **fields
+            self._held(attempt, BatchStatus.WRITTEN),
+            status=BatchStatus.VERIFIED,
+            output=output,
+            output_sha256=hashlib.sha256(output.encode("utf-8")).hexdigest(),
+            finished_at=Now(),
+            **fields,
         )
 
     def fail(self, reason: str, attempt: int, *, rejected_output: str = "") -> bool:

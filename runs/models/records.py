@@ -24,7 +24,7 @@ class ItemResult(models.Model):
     data = models.JSONField(default=dict)
 
     class Meta:
-        ordering = ["run", "position"]
+        ordering = ["run", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="unique_item_per_run")]
 
     def __str__(self):
@@ -73,3 +73,19 @@ def storable(value):
     if isinstance(value, list | tuple):
         return [storable(v) for v in value]
     return value
+
+
+class RunFile(models.Model):
+    """An input the operation prepared for a run's agents (learn: the session chunks, the diff...), kept
+    so that any host can write it into its own scratch folder before an agent reads it."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="files")
+    path = models.CharField(max_length=500, help_text="relative to the run's scratch folder")
+    content = models.TextField()
+
+    class Meta:
+        ordering = ["run", "path"]
+        constraints = [models.UniqueConstraint(fields=["run", "path"], name="unique_file_per_run")]
+
+    def __str__(self):
+        return f"{self.run.run_id}: {self.path}"

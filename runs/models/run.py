@@ -9,6 +9,7 @@ clock (``Now()``), never from a host's, so hosts whose clocks differ still agree
 import secrets
 from datetime import timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import F, Q, Sum
@@ -17,6 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .status import RUN_ACTIVE, RUN_FINISHED, RunStatus
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from .records import ItemResult
 
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 
@@ -41,9 +47,7 @@ class Run(models.Model):
     summary = models.JSONField(default=dict, help_text="what gather found: counts and notes")
     stages = models.PositiveSmallIntegerField(default=1)
     current_stage = models.PositiveSmallIntegerField(default=0)
-    scratch_dir = models.CharField(max_length=500)
     report = models.TextField(blank=True)
-    report_path = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True, help_text="why the run failed, naming the failed batches")
     used_simulator = models.BooleanField(default=False)
     api_base_url = models.CharField(max_length=200, blank=True)
@@ -84,6 +88,11 @@ class Run(models.Model):
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens + self.cache_write_tokens + self.cache_read_tokens
 
+    def reported_items(self) -> "QuerySet[ItemResult]":
+        """The items a user is shown: a succeeded run's. A run that failed keeps its verified batches'
+        items (the record, which its retry completes), but is never scored as if it were complete."""
+        return self.items.all() if self.status == RunStatus.SUCCEEDED else self.items.none()
+
     # --- transitions -------------------------------------------------------------------------------
     def _update(self, query: Q, **fields) -> bool:
         changed = Run.objects.filter(query, pk=self.pk).update(**fields)
@@ -122,14 +131,13 @@ class Run(models.Model):
     def _holds_lease(self, owner: str) -> Q:
         return Q(status=RunStatus.AGGREGATING, lease_owner=owner, lease_expires_at__gt=Now())
 
-    def succeed(self, *, owner: str, report: str, report_path: str) -> bool:
+    def succeed(self, *, owner: str, report: str) -> bool:
         """aggregating -> succeeded, only while ``owner`` still holds an unexpired lease: an aggregator
         that lost its lease to another cannot also finish the run."""
         return self._update(
             self._holds_lease(owner),
             status=RunStatus.SUCCEEDED,
             report=report,
-            report_path=report_path,
             error="",
             lease_owner="",
             lease_expires_at=None,
@@ -160,7 +168,6 @@ class Run(models.Model):
             error="",
             finished_at=None,
             report="",
-            report_path="",
         )
 
     # --- usage -------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """What an operation plugs into the engine.
 
 The engine knows runs, stages, batches, agents and files; it does not know what a doc is. An operation
-knows its inputs and items, writes its prompts, checks its own output format and aggregates verified
-files into a report. Every executor (``local`` or a Claude model) writes the same file format and goes
-through the same verification.
+knows its inputs and items, writes its prompts, checks its own output format (and parses the items out of
+a file it accepts), and composes the report from the items and outputs the database holds. Every
+executor (``local`` or a Claude model) writes the same file format and goes through the same
+verification.
 """
 
 from collections.abc import Callable
@@ -58,24 +59,23 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Repair:
-    text: str | None  # the repaired file, or None when nothing was changed
-    warnings: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
 class ItemRow:
+    """One item parsed from a verified output (its batch is the one verified)."""
+
     key: str
-    batch_index: int
     score: int | None
     group: str
     data: dict[str, Any]
 
 
-@dataclass
-class Aggregate:
-    report: str
-    items: list[ItemRow]
+@dataclass(frozen=True)
+class Checked:
+    """An output file the operation's check accepted: the text to keep as the batch's output (repaired,
+    or as written), a warning per repair, and the items parsed from it."""
+
+    text: str
+    warnings: tuple[str, ...] = ()
+    items: tuple[ItemRow, ...] = ()
 
 
 class Operation:
@@ -106,22 +106,22 @@ class Operation:
         raise NotImplementedError
 
     def expected_final(self, batch: "Batch") -> str:
-        return final_message(batch.output_path)
+        from runs.scratch import output_file
+
+        return final_message(str(output_file(batch)))
 
     def local_output(self, run: "Run", batch: "Batch") -> str:
         """The batch file's text as the deterministic ``local`` executor writes it."""
         raise NotImplementedError
 
-    def check_output(self, run: "Run", batch: "Batch", text: str) -> "Repair | None":
-        """Raise OutputRejected unless ``text`` (non-empty) holds what the batch must write.
-
-        An operation that repairs common drift before checking returns the repaired text (written back,
-        so every later reader sees it) and a warning per repair.
-        """
+    def check_output(self, run: "Run", batch: "Batch", text: str) -> Checked:
+        """Raise OutputRejected unless ``text`` (non-empty UTF-8) holds what the batch must write; else
+        the text to keep, the warnings of any drift repaired, and the items the file holds (saved as
+        ``ItemResult`` rows with the output, by the batch's own worker)."""
         raise NotImplementedError
 
-    def aggregate(self, run: "Run", texts: dict[int, str]) -> Aggregate:
-        """Build the report from every verified batch file (``{batch index: text}``)."""
+    def aggregate(self, run: "Run") -> str:
+        """The run's report, composed from its items and its verified batches' outputs (the database)."""
         raise NotImplementedError
 
     def group_counts(self, run: "Run") -> dict[str, int]:

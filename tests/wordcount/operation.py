@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from runs.errors import InputError
 from runs.markdown import table_cell
-from runs.operations.base import Aggregate, ItemRow, Operation, OutputRejected, Plan, PlannedBatch
+from runs.operations.base import Checked, ItemRow, Operation, OutputRejected, Plan, PlannedBatch
 from runs.partition import round_robin
+from runs.scratch import output_file
 from runs.tools import Toolbox
 
 from .presentation import WordCountPresentation
@@ -103,7 +104,7 @@ class WordCount(Operation):
     def batch_message(self, run: "Run", batch: "Batch") -> str:
         files = "".join(f"- {path}\n" for path in batch.inputs)
         head = f"run: {run.run_id}\nbatch: {batch.index} of {run.batches.count()}\n"
-        return f"{head}output: {batch.output_path}\nfiles:\n{files}"
+        return f"{head}output: {output_file(batch)}\nfiles:\n{files}"
 
     def toolbox(self, run: "Run", batch: "Batch", output: Path) -> Toolbox:
         root = Path(run.params["texts_root"])
@@ -116,7 +117,7 @@ class WordCount(Operation):
             for path in batch.inputs
         )
 
-    def check_output(self, run: "Run", batch: "Batch", text: str) -> None:
+    def check_output(self, run: "Run", batch: "Batch", text: str) -> Checked:
         counts = parse_counts(text)
         for path in batch.inputs:
             if path not in counts:
@@ -124,22 +125,19 @@ class WordCount(Operation):
         for path in counts:
             if path not in batch.inputs:
                 raise OutputRejected(f"unexpected: {path}")
-        return None
+        rows = [
+            ItemRow(key=path, score=words, group="LONG" if words >= LONG else "SHORT", data={"words": words})
+            for path, words in counts.items()
+        ]
+        return Checked(text=text, items=tuple(rows))
 
-    def aggregate(self, run: "Run", texts: dict[int, str]) -> Aggregate:
-        rows = []
-        for index, text in sorted(texts.items()):
-            for path, words in parse_counts(text).items():
-                group = "LONG" if words >= LONG else "SHORT"
-                rows.append(
-                    ItemRow(key=path, batch_index=index, score=words, group=group, data={"words": words})
-                )
-        rows.sort(key=lambda row: row.key)
+    def aggregate(self, run: "Run") -> str:
+        rows = sorted(run.items.all(), key=lambda row: row.key)
         total = sum(row.data["words"] for row in rows)
         lines = ["# Word count", "", f"{len(rows)} files, {total} words.", ""]
         lines += ["| File | Words |", "| --- | ---: |"]
         lines += [f"| {table_cell(row.key)} | {row.score} |" for row in rows]
-        return Aggregate(report="\n".join(lines) + "\n", items=rows)
+        return "\n".join(lines) + "\n"
 
     def group_counts(self, run: "Run") -> dict[str, int]:
         groups = list(run.items.values_list("group", flat=True))

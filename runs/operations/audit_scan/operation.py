@@ -1,22 +1,24 @@
 """audit-scan as an engine plug-in: one wide stage of identical agents (specs/audit-scan.md)."""
 
-from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Count
+
 from runs.errors import InputError
 from runs.partition import round_robin
+from runs.scratch import output_file
 from runs.tools import Toolbox, reader
 
-from ..base import Aggregate, ItemRow, Operation, OutputRejected, Plan, PlannedBatch
+from ..base import Checked, ItemRow, Operation, OutputRejected, Plan, PlannedBatch
 from . import prompts
 from .batchfile import BatchFileError, parse_batch
 from .gather import gather
 from .local import local_batch_text
 from .presentation import AuditScanPresentation
 from .report import render_report, stats
-from .scoring import TIERS, Scored, score_all
+from .scoring import TIERS, Scored, score, tier_for
 
 if TYPE_CHECKING:
     from runs.models import Batch, ItemResult, Run
@@ -71,7 +73,7 @@ class AuditScan(Operation):
             run_id=run.run_id,
             index=batch.index,
             count=run.batches.count(),
-            output_path=batch.output_path,
+            output_path=str(output_file(batch)),
             paths=batch.inputs,
         )
 
@@ -85,23 +87,27 @@ class AuditScan(Operation):
     def local_output(self, run: "Run", batch: "Batch") -> str:
         return local_batch_text(batch.inputs, Path(run.params["docs_root"]), Path(run.params["repo_root"]))
 
-    def check_output(self, run: "Run", batch: "Batch", text: str) -> None:
+    def check_output(self, run: "Run", batch: "Batch", text: str) -> Checked:
+        """The file parses and covers exactly the batch's docs; each doc is scored here (a doc's score is
+        its own), so its row is saved with the verified file."""
         try:
-            parse_batch(text, batch.inputs)
+            records = parse_batch(text, batch.inputs)
         except BatchFileError as exc:
             raise OutputRejected(exc.reason) from None
-        return None
-
-    def aggregate(self, run: "Run", texts: dict[int, str]) -> Aggregate:
         as_of = date.fromisoformat(run.params["as_of"])
-        batch_of: dict[str, int] = {}
-        records = []
-        for index, text in sorted(texts.items()):
-            for record in parse_batch(text, run.batches.get(index=index).inputs):
-                batch_of[record["path"]] = index
-                records.append(record)
-        scored = score_all(records, as_of)
-        report = render_report(
+        items = []
+        for record in records:
+            points, _ = score(record, as_of)
+            items.append(ItemRow(key=record["path"], score=points, group=tier_for(points), data=record))
+        return Checked(text=text, items=tuple(items))
+
+    def aggregate(self, run: "Run") -> str:
+        """The report from the run's item rows: no batch file is read."""
+        as_of = date.fromisoformat(run.params["as_of"])
+        scored = sorted(
+            (_as_scored(item, as_of) for item in run.items.all()), key=lambda s: (-s.score, s.path)
+        )
+        return render_report(
             scored,
             scanned=run.summary.get("scanned", len(scored)),
             skipped=run.summary.get("skipped", 0),
@@ -109,14 +115,9 @@ class AuditScan(Operation):
             as_of=as_of,
             notes=run.summary.get("notes", ()),
         )
-        rows = [
-            ItemRow(key=s.path, batch_index=batch_of[s.path], score=s.score, group=s.tier, data=s.signals)
-            for s in scored
-        ]
-        return Aggregate(report=report, items=rows)
 
     def group_counts(self, run: "Run") -> dict[str, int]:
-        tiers = Counter(run.items.values_list("group", flat=True))
+        tiers = dict(run.reported_items().values_list("group").annotate(n=Count("id")).order_by())
         return {tier: tiers.get(tier, 0) for tier in TIERS}
 
     def summary_json(self, run: "Run") -> dict[str, Any]:
@@ -126,7 +127,7 @@ class AuditScan(Operation):
             "excluded": run.summary.get("excluded", 0),
             "tiers": self.group_counts(run),
         }
-        items = list(run.items.order_by("position"))
+        items = list(run.reported_items().order_by("position"))
         if items:
             out["stats"] = stats(
                 [_as_scored(item) for item in items], date.fromisoformat(run.params["as_of"])
@@ -137,7 +138,9 @@ class AuditScan(Operation):
         return out
 
 
-def _as_scored(item: "ItemResult") -> Scored:
-    # An audit-scan item always has its score (aggregate saves one for every doc).
-    score = item.score if item.score is not None else 0
-    return Scored(path=item.key, score=score, tier=item.group, signals=item.data, reasons=())
+def _as_scored(item: "ItemResult", as_of: date | None = None) -> Scored:
+    """An item row as scoring gave it; with ``as_of``, with its reasons (the rows do not store them)."""
+    # An audit-scan item always has its score (verification saves one for every doc).
+    points = item.score if item.score is not None else 0
+    reasons = tuple(score(item.data, as_of)[1]) if as_of else ()
+    return Scored(path=item.key, score=points, tier=item.group, signals=item.data, reasons=reasons)

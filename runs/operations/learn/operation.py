@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from runs.errors import InputError
 from runs.markdown import table_cell
+from runs.scratch import output_file, run_scratch
 from runs.tools import Toolbox
 
-from ..base import Aggregate, ItemRow, Operation, Plan, PlannedBatch, Repair
+from ..base import Checked, ItemRow, Operation, Plan, PlannedBatch
 from . import agents as A
 from . import prompts
 from .checks import check_file
@@ -110,7 +111,7 @@ class Learn(Operation):
             count=run.batches.count(),
             kind=batch.role,
             title=run.params["title"],
-            output_path=batch.output_path,
+            output_path=str(output_file(batch)),
             hints=run.params.get("hints") or [],
             inputs=batch.inputs,
         )
@@ -118,15 +119,16 @@ class Learn(Operation):
     def toolbox(self, run: "Run", batch: "Batch", output: Path) -> Toolbox:
         docs_root = run.params.get("docs_root")
         return Toolbox(
-            read_root=Path(run.scratch_dir),
+            read_root=run_scratch(run),
             repo_root=Path(run.params["repo_root"]),
             output_path=output,
             docs_root=Path(docs_root) if docs_root else None,
         )
 
     def local_output(self, run: "Run", batch: "Batch") -> str:
-        scratch = Path(run.scratch_dir)
-        toolbox = self.toolbox(run, batch, Path(batch.output_path))
+        # The engine wrote the batch's inputs into this host's scratch folder before it started.
+        scratch = run_scratch(run)
+        toolbox = self.toolbox(run, batch, output_file(batch))
         return analyse(
             batch.role,
             title=run.params["title"],
@@ -137,49 +139,26 @@ class Learn(Operation):
             search=toolbox.search_docs if toolbox.docs_root else (lambda query: "no matches"),
         )
 
-    def check_output(self, run: "Run", batch: "Batch", text: str) -> Repair | None:
+    def check_output(self, run: "Run", batch: "Batch", text: str) -> Checked:
+        """The file of its agent's kind; the plan's items and the tripwire candidates are parsed here,
+        with the file that holds them."""
         checked = check_file(batch.role, text, title=run.params["title"])
-        return Repair(text=checked.text, warnings=tuple(checked.warnings))
+        text = checked.text if checked.text is not None else text
+        if batch.role == A.TRIPWIRES:
+            items = _candidate_rows(text, run.params.get("docs_root"))
+        elif batch.role == A.PLAN:
+            items = _plan_rows(text)
+        else:
+            items = []
+        return Checked(text=text, warnings=tuple(checked.warnings), items=tuple(items))
 
     # --- after the run -------------------------------------------------------------------------------
-    def aggregate(self, run: "Run", texts: dict[int, str]) -> Aggregate:
-        batches = {b.index: b for b in run.batches.all()}
-        by_kind = {batches[i].role: (i, text) for i, text in texts.items() if batches[i].role != A.SESSION}
-        plan_index, plan_text = by_kind[A.PLAN]
-        tripwire_index, tripwire_text = by_kind[A.TRIPWIRES]
-        candidates = parse_candidates(tripwire_text)
-        docs_root = run.params.get("docs_root")
-
-        def exists(target: str) -> bool:
-            return bool(docs_root) and (Path(docs_root) / target).exists()
-
-        rows: list[ItemRow] = []
-        seen: set[str] = set()
-        for c in candidates:
-            key = f"tripwire: {normalize_action(c.action)}"
-            if key in seen:
-                continue
-            seen.add(key)
-            data = {
-                "action": c.action,
-                "warning": c.warning,
-                "target_doc_path": c.target_doc_path,
-                "target_exists": exists(c.target_doc_path),
-            }
-            rows.append(ItemRow(key=key, batch_index=tripwire_index, score=None, group="TRIPWIRE", data=data))
-        for n, item in enumerate(parse_plan_items(plan_text), start=1):
-            key = f"doc {n}: {item.text}"[:480]
-            rows.append(
-                ItemRow(
-                    key=key,
-                    batch_index=plan_index,
-                    score=None,
-                    group=item.priority or "",
-                    data={"text": item.text, "priority": item.priority},
-                )
-            )
-        report = _report(run, plan_text, rows, batches)
-        return Aggregate(report=report, items=rows)
+    def aggregate(self, run: "Run") -> str:
+        """The plan batch's output and the run's item rows, from the database."""
+        batches = {b.index: b for b in run.batches.defer("output")}
+        plan = run.batches.only("output").get(role=A.PLAN)
+        rows = [ItemRow(key=i.key, score=i.score, group=i.group, data=i.data) for i in run.items.all()]
+        return _report(run, plan.output, rows, batches)
 
     def summary_json(self, run: "Run") -> dict[str, Any]:
         batches = list(run.batches.order_by("index"))
@@ -194,7 +173,7 @@ class Learn(Operation):
             }
             for stage in A.STAGES
         ]
-        items = list(run.items.order_by("position"))
+        items = list(run.reported_items().order_by("position"))
         return {
             "title": run.params.get("title"),
             "range": run.params.get("range"),
@@ -203,6 +182,44 @@ class Learn(Operation):
             "plan_items": [i.data for i in items if i.group != "TRIPWIRE"],
             "preprocessing": run.summary.get("sessions", []),
         }
+
+
+KEY_CHARS = 480  # an item's key is at most 500 characters; an agent's action or plan item may be longer
+
+
+def _candidate_rows(text: str, docs_root: str | None) -> list[ItemRow]:
+    """One row per distinct candidate (by the spec's matching rule), with whether its target doc exists."""
+
+    def exists(target: str) -> bool:
+        return (Path(docs_root) / target).exists() if docs_root else False
+
+    rows: list[ItemRow] = []
+    seen: set[str] = set()
+    for c in parse_candidates(text):
+        key = f"tripwire: {normalize_action(c.action)}"[:KEY_CHARS]
+        if key in seen:
+            continue
+        seen.add(key)
+        data = {
+            "action": c.action,
+            "warning": c.warning,
+            "target_doc_path": c.target_doc_path,
+            "target_exists": exists(c.target_doc_path),
+        }
+        rows.append(ItemRow(key=key, score=None, group="TRIPWIRE", data=data))
+    return rows
+
+
+def _plan_rows(text: str) -> list[ItemRow]:
+    return [
+        ItemRow(
+            key=f"doc {n}: {item.text}"[:KEY_CHARS],
+            score=None,
+            group=item.priority or "",
+            data={"text": item.text, "priority": item.priority},
+        )
+        for n, item in enumerate(parse_plan_items(text), start=1)
+    ]
 
 
 def _stage_status(statuses: list[str]) -> str:
@@ -302,7 +319,7 @@ def _report(run: "Run", plan_text: str, rows: list[ItemRow], batches: dict[int, 
             continue
         lines.append(f"- Stage {stage} ({A.STAGE_NAMES[stage]}):")
         for b in sorted(stage_batches, key=lambda b: b.index):
-            rel = Path(b.output_path).relative_to(run.scratch_dir).as_posix()
+            rel = b.output_path
             # Four spaces: python-markdown nests a list only at that indentation.
             lines.append(f"    - [{b.role}: {rel}](/runs/{run.run_id}/batches/{b.index}/)")
     lines += ["", "## Preprocessing", ""]
