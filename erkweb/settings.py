@@ -180,8 +180,8 @@ ERKWEB_AGENT_MAX_OUTPUT_TOKENS = env_int("ERKWEB_AGENT_MAX_OUTPUT_TOKENS", 32_00
 ERKWEB_BATCH_TIME_LIMIT = env_int("ERKWEB_BATCH_TIME_LIMIT", 600, minimum=5)
 # erkweb's own retries of a failed API call (the SDK's are off), within the batch's time limit.
 ERKWEB_API_MAX_RETRIES = env_int("ERKWEB_API_MAX_RETRIES", 4, minimum=0)
-# Deliveries of one batch task (a worker that died mid-batch gets its batch redelivered) before the
-# batch is failed for good.
+# Attempts at one batch (a worker that died mid-batch has its batch taken over by a new attempt) before
+# the batch is failed for good, as `worker lost`.
 ERKWEB_BATCH_MAX_ATTEMPTS = env_int("ERKWEB_BATCH_MAX_ATTEMPTS", 3, minimum=1)
 ERKWEB_WORKERS = env_int("ERKWEB_WORKERS", 8, minimum=1)
 # Gathering (the new-run preview, run creation) stops with a clear message past this many folder entries
@@ -199,17 +199,19 @@ if ERKWEB_WORKER_STALE <= 2 * ERKWEB_HEARTBEAT_SECONDS:
         "ERKWEB_WORKER_STALE must be more than twice ERKWEB_HEARTBEAT_SECONDS, or live workers look dead"
     )
 # With a broker outside the database (Redis), a batch pending this long without a claim is enqueued again.
-ERKWEB_CLAIM_TIMEOUT = env_int("ERKWEB_CLAIM_TIMEOUT", 30, minimum=1)
+ERKWEB_CLAIM_TIMEOUT = env_float("ERKWEB_CLAIM_TIMEOUT", 30.0, minimum=1.0)
 # An output file larger than this fails verification unread (agent output is hostile input).
 ERKWEB_OUTPUT_MAX_BYTES = env_int("ERKWEB_OUTPUT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Fault injection for the end-to-end tests only (runs/faults.py): the point where a process stops for good.
+ERKWEB_PAUSE_AT = env_str("ERKWEB_PAUSE_AT", "")
 # How long an aggregation may hold a run's lease before another process may take it over.
 ERKWEB_AGGREGATION_LEASE = env_int("ERKWEB_AGGREGATION_LEASE", 60, minimum=1)
 
 # The worker's hard timeout sits a margin above the agent's own wall-time limit, so the agent normally
-# stops itself and records why. A task is locked when the broker hands it to the cluster, and may then
-# wait in the cluster's local queue (at most `workers` long, so about one batch) before a worker runs it:
-# `retry`, after which an unacknowledged task is delivered again, covers that wait plus the run, so a
-# task is only redelivered once the worker that held it is certainly gone.
+# stops itself and records why. Recovery from a dead worker is the driver's (heartbeats, takeover):
+# django-q2's `retry`, after which the ORM broker hands out an unacknowledged task again, stays only as a
+# last resort, long after the worker that held it is certainly gone (its claim then finds the batch
+# taken and does nothing).
 _margin = max(5, min(60, ERKWEB_BATCH_TIME_LIMIT // 10))
 ERKWEB_WORKER_TIMEOUT = ERKWEB_BATCH_TIME_LIMIT + _margin
 # A batch still running this long after it started has outlived its worker's timeout: the driver takes

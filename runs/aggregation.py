@@ -10,7 +10,7 @@ import logging
 
 from django.db import transaction
 
-from . import scratch
+from . import faults, scratch
 from .models import Run
 from .operations import get_operation
 
@@ -25,6 +25,7 @@ def aggregate(run: Run, owner: str) -> bool:
     except Exception as exc:
         log.exception("aggregation of %s failed", run.run_id)
         return run.fail(f"aggregation failed: {type(exc).__name__}: {exc}", owner=owner)
+    faults.pause_point("aggregate")
     with transaction.atomic():
         run.add_usage_totals()
         if not run.succeed(owner=owner, report=report):

@@ -8,7 +8,7 @@ fenced by its number (runs/models/batch.py), and it stops as soon as one is refu
 import logging
 from pathlib import Path
 
-from . import driver, verification
+from . import driver, faults, verification
 from .claude.agent import AgentCancelled, AgentStopped
 from .claude.batch import run_batch_agent
 from .claude.conversation import AgentFailed
@@ -46,6 +46,7 @@ class AttemptHooks:
     def record(self, entries: list[dict], usage: dict, cost) -> None:
         if not self.batch.record_turn(self.attempt, usage=usage, cost=cost, entries=entries):
             raise Superseded(f"attempt {self.attempt} was superseded")
+        faults.pause_point("turn")
 
     # Today's agent loop takes two callbacks rather than a hooks object.
     def on_turn(self, usage, cost, entries) -> None:
@@ -91,6 +92,7 @@ def run_attempt(batch: Batch, attempt: int) -> None:
         batch.fail(f"internal error: {type(exc).__name__}: {exc}", attempt)
     else:
         if batch.mark_written(attempt, final_message=final_message, warnings=warnings):
+            faults.pause_point("written")
             verification.verify_batch(batch, attempt)
 
 

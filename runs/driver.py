@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Now
 
-from . import aggregation, queue, verification, workers
+from . import aggregation, faults, queue, verification, workers
 from .models import BATCH_IN_FLIGHT, RUN_ACTIVE, Batch, BatchStatus, ClusterHeartbeat, Run, RunStatus
 from .workers import worker_name
 
@@ -102,6 +102,7 @@ def start_stage(run: Run, stage: int) -> bool:
         for batch in run.batches.filter(stage=stage, status=BatchStatus.WAITING):
             if batch.enqueue():
                 queue.send(batch)
+        faults.pause_point("enqueue")
     return True
 
 
@@ -165,7 +166,7 @@ def _move_batch(run: Run, batch: Batch, live: set[str]) -> str | None:
     if batch.status == BatchStatus.PENDING and _unclaimed(run, batch):
         waited = _seconds(run, batch.enqueued_at)
         with transaction.atomic():
-            if batch.renew_enqueue(batch.enqueued_at):
+            if batch.renew_enqueue(settings.ERKWEB_CLAIM_TIMEOUT):
                 queue.send(batch)
                 return f"enqueued batch {batch.index} again (not claimed for {waited:.0f} s)"
         return None

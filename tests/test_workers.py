@@ -1,7 +1,9 @@
 """Workers: heartbeats say who is alive (on any host), the sweep is taken by one process at a time."""
 
+import os
 import socket
 import subprocess
+import time
 from datetime import timedelta
 
 import pytest
@@ -61,3 +63,35 @@ def test_threads_are_not_started_when_tasks_run_in_process(sync_tasks, monkeypat
     monkeypatch.setattr(workers.threading, "Thread", lambda **kw: started.append(kw))
     workers.start(proc_name="Process-1")
     assert started == [] and not ClusterHeartbeat.objects.exists()
+
+
+def test_a_pause_point_stops_the_first_process_to_reach_it_and_only_that(settings, tmp_path):
+    import threading
+
+    from runs import faults
+
+    settings.DATA_DIR = tmp_path
+    faults.pause_point("turn")  # not the point asked for: goes on
+    settings.ERKWEB_PAUSE_AT = "turn"
+    first = threading.Thread(target=faults.pause_point, args=("turn",), daemon=True)
+    first.start()
+    marker = tmp_path / "paused-at-turn"
+    deadline = time.monotonic() + 10
+    while not marker.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    first.join(timeout=0.5)
+    assert first.is_alive(), "it stays there, to be killed"
+    faults.pause_point("turn")  # a second process reaching it goes on
+    assert marker.read_text().strip() == str(os.getpid())
+
+
+def test_the_sweep_is_scheduled_once_a_minute_as_a_backstop():
+    """django-q2's scheduler runs about every 30 s in a cluster; its schedule is made on migrate, once."""
+    from django_q.models import Schedule
+
+    from runs.apps import SWEEP_SCHEDULE, ensure_sweep_schedule
+
+    ensure_sweep_schedule(sender=None)  # a second migrate
+    [schedule] = Schedule.objects.filter(name=SWEEP_SCHEDULE)
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == ("runs.tasks.sweep", "I", 1)

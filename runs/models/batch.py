@@ -11,6 +11,7 @@ Timestamps come from the database clock (``Now()``).
 
 import hashlib
 from collections.abc import Sequence
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import models, transaction
@@ -156,14 +157,12 @@ class Batch(models.Model):
             enqueued_at=Now(),
         )
 
-    def renew_enqueue(self, enqueued_at) -> bool:
-        """A pending batch whose task was lost gets another: only the process that saw it enqueued at
-        ``enqueued_at`` (and nobody since) sends it. Not a status change: it stays pending."""
-        if enqueued_at is None:
-            query = Q(status=BatchStatus.PENDING, enqueued_at__isnull=True)
-        else:
-            query = Q(status=BatchStatus.PENDING, enqueued_at=enqueued_at)
-        return self._update(query, enqueued_at=Now())
+    def renew_enqueue(self, waited: float) -> bool:
+        """A pending batch whose task was lost gets another, once it has waited ``waited`` seconds (by
+        the database clock, in the UPDATE itself: of two processes that saw it waiting, the first
+        renews it and the second finds it enqueued just now). Not a status change: it stays pending."""
+        old = Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=Now() - timedelta(seconds=waited))
+        return self._update(Q(status=BatchStatus.PENDING) & old, enqueued_at=Now())
 
     def mark_written(self, attempt: int, *, final_message: str, warnings: list[str]) -> bool:
         return self._update(
