@@ -6,6 +6,7 @@ fenced by its number (runs/models/batch.py), and it stops as soon as one is refu
 """
 
 import logging
+from decimal import Decimal
 from pathlib import Path
 
 from . import driver, faults, verification
@@ -35,7 +36,7 @@ class AttemptHooks:
     def __init__(self, batch: Batch, attempt: int):
         self.batch, self.attempt = batch, attempt
 
-    def before_turn(self, worst_case_cost=None) -> None:
+    def before_turn(self, worst_case_cost: Decimal) -> None:
         held = Batch.objects.filter(pk=self.batch.pk, attempts=self.attempt, status=BatchStatus.RUNNING)
         run_status = held.values_list("run__status", flat=True).first()
         if run_status is None:
@@ -43,18 +44,10 @@ class AttemptHooks:
         if run_status == RunStatus.CANCELLED:
             raise AgentCancelled("cancelled")
 
-    def record(self, entries: list[dict], usage: dict, cost) -> None:
+    def record(self, entries: list[dict], usage: dict, cost: Decimal) -> None:
         if not self.batch.record_turn(self.attempt, usage=usage, cost=cost, entries=entries):
             raise Superseded(f"attempt {self.attempt} was superseded")
         faults.pause_point("turn")
-
-    # Today's agent loop takes two callbacks rather than a hooks object.
-    def on_turn(self, usage, cost, entries) -> None:
-        self.record(entries, usage, cost)
-
-    def cancelled(self) -> bool:
-        self.before_turn()
-        return False
 
 
 def execute_batch(batch_pk: int) -> None:

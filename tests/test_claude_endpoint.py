@@ -4,12 +4,11 @@ worker's environment, credentials sent only where they belong, and never a secre
 import json
 import logging
 from datetime import date
-from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from runs import engine
+from runs import engine, queue
 from runs.claude.endpoint import (
     REAL_API_URL,
     SIMULATOR_PLACEHOLDER_KEY,
@@ -21,6 +20,7 @@ from runs.claude.endpoint import (
     resolve_endpoint,
 )
 from runs.models import BatchStatus, Run, RunStatus
+from runs.scratch import run_scratch
 
 from .conftest import AS_OF
 
@@ -100,8 +100,9 @@ def test_the_placeholder_key_goes_only_to_the_simulator(clean_env, proxy):
 
 # --- through the engine -------------------------------------------------------------------------
 def created_not_started(docs_root, monkeypatch, model="haiku") -> Run:
-    """A run created (and its endpoint recorded) whose batches no worker has taken yet."""
-    monkeypatch.setattr(engine, "start_stage", lambda run_pk, stage: None)
+    """A run created (and its endpoint recorded) whose batches no worker has taken yet: their tasks
+    are held back (the engine's enqueueing, runs/queue.py)."""
+    monkeypatch.setattr(queue, "send", lambda batch: None)
     run = engine.create_run(
         "audit-scan",
         {"docs_root": str(docs_root)},
@@ -109,10 +110,10 @@ def created_not_started(docs_root, monkeypatch, model="haiku") -> Run:
         agents=2,
         as_of=date.fromisoformat(AS_OF),
     )
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, current_stage=1)
-    for batch in run.batches.all():
-        batch.enqueue()
-    return Run.objects.get(pk=run.pk)
+    run = Run.objects.get(pk=run.pk)
+    assert (run.status, run.current_stage) == (RunStatus.RUNNING, 1)
+    assert set(run.batches.values_list("status", flat=True)) == {"pending"}
+    return run
 
 
 def work(run: Run) -> Run:
@@ -165,7 +166,7 @@ def test_a_base_url_with_credentials_is_never_stored_or_shown(docs_root, clean_e
     assert run.status == RunStatus.SUCCEEDED, run.error
     shown = proxy.url.replace("http://", "http://[redacted]@")
     assert run.api_base_url == shown and run.manifest["api_base_url"] == shown
-    manifest_file = (Path(run.scratch_dir) / "manifest.json").read_text()
+    manifest_file = (run_scratch(run) / "manifest.json").read_text()
     assert json.loads(manifest_file)["api_base_url"] == shown
     page = (
         client.get(f"/runs/{run.run_id}/").content.decode()
@@ -193,7 +194,7 @@ def test_a_credential_is_sent_and_kept_nowhere(
     from django.core import serializers
 
     from runs.claude import preflight
-    from runs.models import Batch, ItemResult
+    from runs.models import Batch, ItemResult, TranscriptEntry
 
     secret = "sk-ant-test-0123456789-never-store-me"
     preflight.forget()
@@ -208,9 +209,10 @@ def test_a_credential_is_sent_and_kept_nowhere(
     assert run.status == RunStatus.SUCCEEDED and not run.used_simulator, run.error
     assert auth_seen(proxy) == {f"Bearer {secret}"}, "sent, and only it"
     kept = serializers.serialize(
-        "json", [*Run.objects.all(), *Batch.objects.all(), *ItemResult.objects.all()]
+        "json",
+        [*Run.objects.all(), *Batch.objects.all(), *ItemResult.objects.all(), *TranscriptEntry.objects.all()],
     )
-    files = [p.read_text(errors="replace") for p in Path(run.scratch_dir).rglob("*") if p.is_file()]
+    files = [p.read_text(errors="replace") for p in run_scratch(run).rglob("*") if p.is_file()]
     pages = [
         client.get(url).content.decode()
         for url in ("/", f"/runs/{run.run_id}/", f"/runs/{run.run_id}/batches/1/", "/runs/new/")

@@ -191,7 +191,7 @@ def test_a_batch_told_to_wait_longer_than_its_limit_fails_at_once_and_the_others
     ) and batches[2].failure_reason.endswith("s left of the batch's 30 s limit")
     assert run.status == RunStatus.FAILED and "batch 2: rate limited" in run.error
     # The failed attempt is in the batch's transcript, with its status and the wait asked.
-    errors = [e for e in batches[2].transcript if e["role"] == "error"]
+    errors = [e.as_entry() for e in batches[2].transcript_entries.filter(role="error")]
     assert errors and errors[-1]["status"] == 429 and errors[-1]["error_type"] == "rate_limit_error"
 
 
@@ -231,7 +231,9 @@ def test_haiku_matches_local_on_the_example_docs_and_an_empty_doc(sync_tasks, si
     runs, local = _same_as_local(repo / "docs" / "learned", repo, agents=5)
     assert local["empty.md"][2]["lines"] == 0
     # The strict simulator's quirk was met and survived: empty text blocks came, none went back.
-    transcripts = [entry for batch in runs["haiku"].batches.all() for entry in batch.transcript]
+    transcripts = [
+        e.as_entry() for batch in runs["haiku"].batches.all() for e in batch.transcript_entries.all()
+    ]
     assert any(
         block.get("type") == "text" and not block.get("text", "").strip()
         for entry in transcripts
