@@ -8,6 +8,7 @@ fenced by its number (runs/models/batch.py), and it stops as soon as one is refu
 import logging
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from . import driver, faults, verification
 from .claude.agent import AgentCancelled, AgentStopped
@@ -44,7 +45,7 @@ class AttemptHooks:
         if run_status == RunStatus.CANCELLED:
             raise AgentCancelled("cancelled")
 
-    def record(self, entries: list[dict], usage: dict, cost: Decimal) -> None:
+    def record(self, entries: list[dict[str, Any]], usage: dict[str, Any], cost: Decimal) -> None:
         if not self.batch.record_turn(self.attempt, usage=usage, cost=cost, entries=entries):
             raise Superseded(f"attempt {self.attempt} was superseded")
         faults.pause_point("turn")

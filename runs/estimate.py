@@ -19,14 +19,31 @@ else estimated as 3.5 characters a token (specs/models.md: the current models' t
 as an estimate. What the agent writes is guessed per item either way.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .claude.pricing import call_cost
 from .model_choice import Executor
 from .operations.base import Plan
+
+if TYPE_CHECKING:
+    from .launch import Prepared
+
+
+class Counter(Protocol):
+    """What counts a request's prompt tokens: CharCounter here, preflight.TokenCounter with the API."""
+
+    label: str
+
+    def count(
+        self, model_id: str, *, messages: list[dict[str, Any]], system: object = None, tools: object = None
+    ) -> int: ...
+
 
 CHARS_PER_TOKEN = 3.5
 ESTIMATED = "an estimate: 3.5 characters a token"
@@ -52,7 +69,9 @@ class CharCounter:
 
     label = ESTIMATED
 
-    def count(self, model_id: str, *, messages: list[dict], system=None, tools=None) -> int:
+    def count(
+        self, model_id: str, *, messages: list[dict[str, Any]], system: object = None, tools: object = None
+    ) -> int:
         return tokens(len(json.dumps([system or [], tools or [], messages], ensure_ascii=False)))
 
 
@@ -83,7 +102,7 @@ class _Cache:
     minimum: int
     readable: int = 0  # tokens of the longest prefix already in the cache
 
-    def bill(self, prompt: int, shared: int, shared_cached: bool) -> dict:
+    def bill(self, prompt: int, shared: int, shared_cached: bool) -> dict[str, Any]:
         """Usage of one request of ``prompt`` tokens whose breakpoints are the shared prefix and the end."""
         read = self.readable if self.readable <= prompt else 0
         if not read and shared_cached and shared >= self.minimum:
@@ -121,8 +140,8 @@ def estimate(
     executor_for: Callable[[int], Executor],
     system_prompt: str,
     *,
-    tools: list[dict] | None = None,
-    counter=None,
+    tools: list[dict[str, Any]] | None = None,
+    counter: Counter | None = None,
     workers: int | None = None,
 ) -> Estimate:
     """``executor_for(stage)`` gives the model of each stage (learn's tiers can each have their own);
@@ -186,7 +205,9 @@ def estimate(
     )
 
 
-def _inputs_tokens(counter, model_id: str, plan: Plan, items: list[str], texts) -> int:
+def _inputs_tokens(
+    counter: Counter, model_id: str, plan: Plan, items: list[str], texts: Callable[[str], str] | None
+) -> int:
     """Tokens of a batch's inputs as its agent reads them back (one tool result each)."""
     if texts is None or isinstance(counter, CharCounter):
         return tokens(sum(plan.item_sizes.get(item, 0) for item in items))
@@ -194,7 +215,7 @@ def _inputs_tokens(counter, model_id: str, plan: Plan, items: list[str], texts) 
     return counter.count(model_id, messages=[{"role": "user", "content": blocks}]) if blocks else 0
 
 
-def preview_estimate(prepared, system_prompt: str) -> Estimate:
+def preview_estimate(prepared: Prepared, system_prompt: str) -> Estimate:
     """The new-run preview's figure: counted by the run's endpoint when it is the real API or another
     server with a credential (count_tokens is free), else estimated from characters; a count that fails
     falls back to the estimate rather than failing the page."""

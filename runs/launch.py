@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -46,7 +47,7 @@ class Prepared:
 
 def prepare_run(
     operation: str,
-    params: dict,
+    params: dict[str, Any],
     *,
     model: str | None,
     agents: int = 5,
@@ -84,7 +85,9 @@ def same_items_with(prepared: Prepared, model: str) -> Prepared:
     return replace(prepared, executor=executor, endpoint=endpoint_for_new_run(stages))
 
 
-def create_run(operation: str, params: dict, *, model: str | None, agents: int = 5, **options) -> Run:
+def create_run(
+    operation: str, params: dict[str, Any], *, model: str | None, agents: int = 5, **options: Any
+) -> Run:
     return launch(prepare_run(operation, params, model=model, agents=agents, **options))
 
 
@@ -170,7 +173,7 @@ def launch(prepared: Prepared) -> Run:
     return run
 
 
-def prompt_hash(op, run: Run) -> str:
+def prompt_hash(op: Operation, run: Run) -> str:
     """Hash of what every agent of the run is told: the shared prompt(s) and the tool definitions."""
     digest = hashlib.sha256(json.dumps([*TOOL_SCHEMAS, SEARCH_DOCS_SCHEMA], sort_keys=True).encode())
     for batch in run.batches.order_by("index"):

@@ -6,6 +6,7 @@ a run is never costed with another model's prices.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -18,7 +19,7 @@ LOCAL = "local"
 class Executor:
     alias: str  # as the user gave it
     model_id: str  # resolved id, or "local"
-    prices: dict  # the price table entry it is costed with ({} for local)
+    prices: dict[str, Any]  # the price table entry it is costed with ({} for local)
 
     @property
     def is_local(self) -> bool:

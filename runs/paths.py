@@ -40,7 +40,7 @@ def inside(root: Path | str, path: Path | str) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(root))
 
 
-def confine(root: Path, rel: str) -> Path:
+def confine(root: Path, rel: object) -> Path:
     """``rel`` resolved under ``root``; PathRefused for anything else (not a non-empty UTF-8 string,
     a NUL, an absolute or ``~`` path, or a path that ends up outside the root, symlinks followed)."""
     if not isinstance(rel, str) or not rel.strip():

@@ -8,7 +8,14 @@ the broker lost it) is enqueued again by the driver once it has waited ``ERKWEB_
 being claimed; a duplicate delivery is refused by the claim.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.db import DEFAULT_DB_ALIAS, transaction
+
+if TYPE_CHECKING:
+    from .models import Batch
 
 TASK = "runs.tasks.run_batch"
 
@@ -20,7 +27,7 @@ def transactional() -> bool:
     return not Conf.SYNC and Conf.ORM == DEFAULT_DB_ALIAS and not Conf.REDIS
 
 
-def send(batch) -> None:
+def send(batch: Batch) -> None:
     """Enqueue the task of ``batch``, just made pending in the caller's transaction."""
     from django_q.tasks import async_task
 

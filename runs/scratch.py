@@ -7,27 +7,33 @@ executes a batch, under that host's own ``ERKWEB_DATA_DIR/scratch/<run-id>/``. B
 stages), so no host ever needs another host's disk. The folder also stays as the user's files.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from .paths import PathRefused, confine
 
+if TYPE_CHECKING:
+    from .models import Batch, Run
 
-def run_scratch(run) -> Path:
+
+def run_scratch(run: Run) -> Path:
     """This host's scratch folder of ``run``."""
-    return settings.SCRATCH_DIR / run.run_id
+    return Path(settings.SCRATCH_DIR) / run.run_id
 
 
-def output_file(batch) -> Path:
+def output_file(batch: Batch) -> Path:
     """Where ``batch``'s output file is on this host."""
-    return run_scratch(batch.run) / batch.output_path
+    return Path(run_scratch(batch.run) / batch.output_path)
 
 
-def materialise(run, batch) -> None:
+def materialise(run: Run, batch: Batch) -> None:
     """Write into this host's scratch folder what ``batch``'s agent reads: the manifest, and each of its
     inputs that is a file the run prepared or the output of an earlier stage; make its output's folder."""
     from .models import Batch, BatchStatus, RunFile
@@ -46,7 +52,7 @@ def materialise(run, batch) -> None:
     _confined(scratch, batch.output_path).parent.mkdir(parents=True, exist_ok=True)
 
 
-def write_report(run) -> Path | None:
+def write_report(run: Run) -> Path | None:
     """The run's report as a file in this host's scratch folder, for the user; None if it cannot be
     written (the report is in the database: nothing depends on the file)."""
     try:

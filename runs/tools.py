@@ -12,11 +12,14 @@ result is refused by the API as an error result and read by an agent as "no answ
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import paths
-from .paths import is_utf8, shown
+from .paths import is_utf8 as is_utf8
+from .paths import shown as shown
 
 # The same bound as gather uses for docs: a bigger file is read from its first MiB.
 MAX_READ_BYTES = 1024 * 1024
@@ -32,7 +35,7 @@ class ToolFailed(ToolError):
     """A well-formed call that met an error on the disk (permissions, a folder, an encoding...)."""
 
 
-def confine(root: Path, rel: str) -> Path:
+def confine(root: Path, rel: object) -> Path:
     """Resolve ``rel`` under ``root``; refuse anything that ends up outside it."""
     try:
         return paths.confine(root, rel)
@@ -101,10 +104,10 @@ class Toolbox:
     writes: int = 0
 
     @property
-    def schemas(self) -> list[dict]:
+    def schemas(self) -> list[dict[str, Any]]:
         return [*TOOL_SCHEMAS, SEARCH_DOCS_SCHEMA] if self.docs_root else list(TOOL_SCHEMAS)
 
-    def call(self, name: str, args: dict) -> str:
+    def call(self, name: str, args: object) -> str:
         """Run one tool call and return its (never empty) text; raises ToolError, and only ToolError, for
         a refused or malformed call or one that met an error."""
         try:
@@ -119,7 +122,7 @@ class Toolbox:
             raise ToolFailed(f"{what}: {reason} ({type(exc).__name__})") from None
         return text or "(no output)"
 
-    def _call(self, name: str, args: dict) -> str:
+    def _call(self, name: str, args: object) -> str:
         if not isinstance(args, dict):
             raise ToolError("tool input must be an object")
         if name == "read_file":
@@ -132,7 +135,7 @@ class Toolbox:
             return self.search_docs(args.get("query"))
         raise ToolError(f"unknown tool: {shown(name)}")
 
-    def read_file(self, rel) -> str:
+    def read_file(self, rel: object) -> str:
         if self.docs_root and isinstance(rel, str) and rel.startswith(DOCS_PREFIX):
             path = confine(self.docs_root, rel[len(DOCS_PREFIX) :])
         else:
@@ -149,7 +152,7 @@ class Toolbox:
             return EMPTY_FILE_RESULT
         return data.decode("utf-8", errors="replace")
 
-    def search_docs(self, query) -> str:
+    def search_docs(self, query: object) -> str:
         if not isinstance(query, str) or not query.strip():
             raise ToolError("query must be a non-empty string")
         needle = query.strip().lower()
@@ -170,11 +173,11 @@ class Toolbox:
                         return "\n".join([*matches, f"(stopped at {MAX_SEARCH_MATCHES} matches)"])
         return "\n".join(matches) if matches else "no matches"
 
-    def path_exists(self, rel) -> str:
+    def path_exists(self, rel: object) -> str:
         path = confine(self.repo_root, rel)
         return "true" if path.exists() else "false"
 
-    def write_file(self, path, content, append: bool) -> str:
+    def write_file(self, path: object, content: object, append: bool) -> str:
         if not isinstance(path, str) or not isinstance(content, str):
             raise ToolError("write_file needs a string path and a string content")
         if not is_utf8(content):
@@ -194,7 +197,7 @@ class Toolbox:
         return f"wrote {len(content)} characters to {target}"
 
 
-def reader(read_root: Path, repo_root: Path | None = None):
+def reader(read_root: Path, repo_root: Path | None = None) -> Callable[[str], str]:
     """``text(rel)``: what read_file gives an agent for ``rel`` under ``read_root`` (an error result's text
     for a file it cannot read): the estimate counts the tokens agents will be sent."""
     box = Toolbox(

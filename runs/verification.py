@@ -12,7 +12,9 @@ import contextlib
 import logging
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -117,8 +119,8 @@ def verify_batch(batch: Batch, attempt: int) -> bool:
     """
     path = output_file(batch)
     reason, checked = check_output_file(batch)
-    if reason is not None:
-        batch.fail(reason, attempt, rejected_output=rejected_excerpt(path))
+    if reason is not None or checked is None:
+        batch.fail(reason or "not checked", attempt, rejected_output=rejected_excerpt(path))
         return False
     try:
         with transaction.atomic():
@@ -135,7 +137,7 @@ def verify_batch(batch: Batch, attempt: int) -> bool:
     return True
 
 
-def _save_items(batch: Batch, items) -> None:
+def _save_items(batch: Batch, items: Sequence[Any]) -> None:
     run = batch.run
     order = {key: n for n, key in enumerate(run.manifest.get("items", []))}
     ItemResult.objects.filter(batch=batch).delete()  # an earlier attempt's, if it got this far

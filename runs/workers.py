@@ -15,6 +15,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -43,7 +44,7 @@ def pid_of(worker: str) -> int | None:
 
 
 # --- the two threads ---------------------------------------------------------------------------------
-def start(sender=None, proc_name: str = "", **kwargs) -> None:
+def start(sender: object = None, proc_name: str = "", **kwargs: object) -> None:
     """Start this worker process's heartbeat and sweeper (django-q2's ``post_spawn``); once per process,
     and never when django-q2 runs tasks in the calling process (tests)."""
     global _started_in
@@ -82,7 +83,7 @@ def try_sweep() -> bool:
     return True
 
 
-def _forever(step, every: float) -> None:
+def _forever(step: Callable[[], object], every: float) -> None:
     while True:
         try:
             close_old_connections()

@@ -17,9 +17,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
-from ..tools import Toolbox, ToolError, ToolFailed, shown
+import anthropic
+
+from ..paths import shown
+from ..tools import Toolbox, ToolError, ToolFailed
 from .conversation import AgentFailed, Conversation, Next
 from .pricing import call_cost, usage_dict, worst_case_cost
 from .retries import ApiFailure, RetryPolicy, StreamBroken, classify
@@ -50,7 +53,7 @@ class Hooks(Protocol):
     def before_turn(self, worst_case_cost: Decimal) -> None:
         """Raise AgentStopped to stop before a turn that could cost up to ``worst_case_cost``."""
 
-    def record(self, entries: list[dict], usage: dict, cost: Decimal) -> None:
+    def record(self, entries: list[dict[str, Any]], usage: dict[str, Any], cost: Decimal) -> None:
         """Append transcript entries and add usage and cost to the batch."""
 
 
@@ -69,23 +72,23 @@ class ModelLimits:
     max_output: int | None = None
 
     @classmethod
-    def of(cls, prices: dict) -> "ModelLimits":
+    def of(cls, prices: dict[str, Any]) -> "ModelLimits":
         return cls(prices.get("context") or None, prices.get("max_output") or None)
 
 
 class AttemptFailed(Exception):
-    def __init__(self, failure: ApiFailure, usage: dict, seconds: float):
+    def __init__(self, failure: ApiFailure, usage: dict[str, Any], seconds: float):
         super().__init__(failure.describe())
         self.failure, self.usage, self.seconds = failure, usage, seconds
 
 
 def run_agent(
-    client,
+    client: anthropic.Anthropic,
     conversation: Conversation,
     toolbox: Toolbox,
     *,
     limits: Limits,
-    prices: dict,
+    prices: dict[str, Any],
     hooks: Hooks,
     rng: random.Random | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -132,13 +135,13 @@ def run_agent(
             pending.append({"role": "user", "content": turn["content"]})
 
 
-def _flush(hooks: Hooks, pending: list[dict]) -> None:
+def _flush(hooks: Hooks, pending: list[dict[str, Any]]) -> None:
     if pending:
         hooks.record(list(pending), {}, Decimal(0))
         pending.clear()
 
 
-def _fit_context(client, conversation: Conversation, model: ModelLimits) -> int:
+def _fit_context(client: anthropic.Anthropic, conversation: Conversation, model: ModelLimits) -> int:
     """max_tokens for the next call, within the model's context window; AgentFailed when the prompt
     itself cannot fit, with the figures (before the call, so nothing is paid for a refusal)."""
     max_tokens = conversation.max_tokens
@@ -162,7 +165,7 @@ def _fit_context(client, conversation: Conversation, model: ModelLimits) -> int:
     return min(max_tokens, room)
 
 
-def _counted(client, conversation: Conversation) -> int | None:
+def _counted(client: anthropic.Anthropic, conversation: Conversation) -> int | None:
     """The prompt as the API counts it (count_tokens is free); None when the count itself fails."""
     params = conversation.request()
     try:
@@ -176,7 +179,17 @@ def _counted(client, conversation: Conversation) -> int | None:
     return int(counted.input_tokens)
 
 
-def _turn_with_retries(client, request, policy, deadline, clock, sleep, hooks, prices, pending: list[dict]):
+def _turn_with_retries(
+    client: anthropic.Anthropic,
+    request: dict[str, Any],
+    policy: RetryPolicy,
+    deadline: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    hooks: Hooks,
+    prices: dict[str, Any],
+    pending: list[dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any], float]:
     """The response to ``request``, after as many retries as the policy allows. Failed attempts are
     recorded as they happen, each with what it was billed; ``pending`` (entries not recorded yet) goes
     with the first record made."""
@@ -202,7 +215,7 @@ def _turn_with_retries(client, request, policy, deadline, clock, sleep, hooks, p
             retry += 1
 
 
-def _wait(seconds: float, sleep, hooks) -> None:
+def _wait(seconds: float, sleep: Callable[[float], None], hooks: Hooks) -> None:
     remaining = seconds
     while remaining > 0:
         step = min(WAIT_SLICE_S, remaining)
@@ -211,7 +224,7 @@ def _wait(seconds: float, sleep, hooks) -> None:
         hooks.before_turn(Decimal(0))  # a stop (cancelled...) is honoured during a long wait
 
 
-def _error_entry(failed: AttemptFailed, retry: int, wait: float | None, reason: str | None) -> dict:
+def _error_entry(failed: AttemptFailed, retry: int, wait: float | None, reason: str | None) -> dict[str, Any]:
     failure = failed.failure
     if reason is None:
         text = f"{failure.describe()}; retry {retry + 1} in {wait:.1f} s"
@@ -234,11 +247,17 @@ def _error_entry(failed: AttemptFailed, retry: int, wait: float | None, reason: 
     return entry
 
 
-def _stream_turn(client, params: dict, left: float, deadline: float, clock) -> tuple[dict, dict, float]:
+def _stream_turn(
+    client: anthropic.Anthropic,
+    params: dict[str, Any],
+    left: float,
+    deadline: float,
+    clock: Callable[[], float],
+) -> tuple[dict[str, Any], dict[str, Any], float]:
     """One streamed call: the final message as JSON, its usage and its seconds; AttemptFailed otherwise
     (with what message_start reported, which is billed even if the stream then breaks)."""
     started = clock()
-    usage: dict = {}
+    usage: dict[str, Any] = {}
     stream = None
     try:
         with client.messages.stream(**params, timeout=left) as stream:
@@ -267,7 +286,7 @@ def _stream_turn(client, params: dict, left: float, deadline: float, clock) -> t
     return message, usage_dict(final.usage), clock() - started
 
 
-def _run_tools(toolbox: Toolbox, conversation: Conversation, step: Next) -> dict:
+def _run_tools(toolbox: Toolbox, conversation: Conversation, step: Next) -> dict[str, Any]:
     results, warnings, writes = [], [], 0
     for call in step.calls:
         result, warning = run_tool(toolbox, call.id, call.name, call.input)
@@ -279,7 +298,9 @@ def _run_tools(toolbox: Toolbox, conversation: Conversation, step: Next) -> dict
     return conversation.add_tool_results(results, warnings=warnings, writes=writes)
 
 
-def run_tool(toolbox: Toolbox, tool_use_id: str, name, args) -> tuple[dict, str | None]:
+def run_tool(
+    toolbox: Toolbox, tool_use_id: str, name: str, args: object
+) -> tuple[dict[str, Any], str | None]:
     """One tool call as its tool_result and a protocol warning (None when it worked): whatever happens,
     a result with text, never an exception (a tool that met an odd file costs the agent a turn, not
     the batch its work)."""

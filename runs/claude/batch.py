@@ -5,12 +5,14 @@ and records (runs/attempt.py)."""
 from django.conf import settings
 
 from ..models import Batch, Run
+from ..operations.base import Operation
+from ..tools import Toolbox
 from .agent import Hooks, Limits, Outcome, run_agent
 from .conversation import Conversation
 from .endpoint import endpoint_for_run, make_client
 
 
-def run_batch_agent(run: Run, batch: Batch, toolbox, op, hooks: Hooks) -> Outcome:
+def run_batch_agent(run: Run, batch: Batch, toolbox: Toolbox, op: Operation, hooks: Hooks) -> Outcome:
     """Run the batch's agent to its final message (AgentFailed / AgentStopped otherwise), reaching the
     batch's rows through ``hooks`` (the engine's: every write fenced by the attempt's number)."""
     limits = Limits(

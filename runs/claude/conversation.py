@@ -13,6 +13,7 @@ turn reads the conversation so far from the cache instead of paying for it again
 import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 EPHEMERAL = {"type": "ephemeral"}
 CHARS_PER_TOKEN = 3.5  # specs/models.md: the current models' tokenizer, for figures the API did not give
@@ -38,7 +39,7 @@ class Next:
     final_message: str = ""
 
 
-def sendable(blocks: list[dict]) -> list[dict]:
+def sendable(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The assistant blocks to send back: the API sometimes answers an empty text block beside a
     tool_use, then refuses the request that echoes it ("text content blocks must be non-empty"). Only
     empty and whitespace-only text blocks go; thinking and redacted_thinking blocks are kept unchanged
@@ -46,7 +47,7 @@ def sendable(blocks: list[dict]) -> list[dict]:
     return [b for b in blocks if not (b.get("type") == "text" and not str(b.get("text", "")).strip())]
 
 
-def with_breakpoints(messages: list[dict]) -> list[dict]:
+def with_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The messages to send, with cache breakpoints on the last block of the two newest user messages.
 
     The newest one caches this turn for the next; the one before it is where the previous turn's cache
@@ -64,7 +65,7 @@ def with_breakpoints(messages: list[dict]) -> list[dict]:
     return sent
 
 
-def text_tokens(value) -> int:
+def text_tokens(value: object) -> int:
     """A rough token count of whatever JSON a message holds (only used where the API gave none)."""
     import json
 
@@ -76,9 +77,9 @@ class Conversation:
     model: str
     max_tokens: int
     max_turns: int
-    system: list[dict]
-    tools: list[dict]
-    messages: list[dict]
+    system: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
     expected_final: str
     warnings: list[str] = field(default_factory=list)
     turns: int = 0
@@ -98,7 +99,7 @@ class Conversation:
         max_turns: int,
         system: str,
         user_message: str,
-        tools: list[dict],
+        tools: list[dict[str, Any]],
         expected_final: str,
     ) -> "Conversation":
         return cls(
@@ -112,7 +113,7 @@ class Conversation:
         )
 
     # --- the next request -----------------------------------------------------------------------------
-    def request(self, *, max_tokens: int | None = None) -> dict:
+    def request(self, *, max_tokens: int | None = None) -> dict[str, Any]:
         """The params of the next Messages API call (tool_choice stays auto and no sampling parameter
         is sent: specs/models.md, newer models refuse them)."""
         self.sent_max_tokens = max_tokens or self.max_tokens
@@ -133,7 +134,7 @@ class Conversation:
         return self.counted_prompt + (text_tokens(added) if added else 0)
 
     # --- a response -------------------------------------------------------------------------------------
-    def take(self, message: dict) -> Next:
+    def take(self, message: dict[str, Any]) -> Next:
         """Take one response (the Message as JSON) and say what comes next, or raise AgentFailed."""
         self.turns += 1
         content = list(message.get("content") or [])
@@ -188,7 +189,9 @@ class Conversation:
             self.warnings.append("the agent ended without calling write_file")
         return Next("final", final_message=final)
 
-    def add_tool_results(self, results: list[dict], *, warnings: Sequence[str] = (), writes: int = 0) -> dict:
+    def add_tool_results(
+        self, results: list[dict[str, Any]], *, warnings: Sequence[str] = (), writes: int = 0
+    ) -> dict[str, Any]:
         """Add the results of the last response's tool calls as the next user message; returns it."""
         turn = {"role": "user", "content": list(results)}
         self.messages.append(turn)
@@ -197,9 +200,9 @@ class Conversation:
         return turn
 
     # --- persistence --------------------------------------------------------------------------------
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Conversation":
+    def from_dict(cls, data: dict[str, Any]) -> "Conversation":
         return cls(**data)

@@ -18,7 +18,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
+import anthropic
 from django.conf import settings
 
 from .conversation import AgentFailed
@@ -87,12 +89,12 @@ class Endpoint:
     def is_real_api(self) -> bool:
         return not self.simulator and redact_url(self.url) == REAL_API_URL
 
-    def record(self) -> dict:
+    def record(self) -> dict[str, Any]:
         """What a run stores about its endpoint (manifest and Run fields): redacted."""
         return {"api_base_url": self.shown_url, "simulator": self.simulator}
 
 
-def simulator_health(base_url: str, timeout: float = 1.0) -> dict | None:
+def simulator_health(base_url: str, timeout: float = 1.0) -> dict[str, Any] | None:
     """The simulator's health answer, or None when nothing (or something else) answers there."""
     url = base_url.rstrip("/") + SIMULATOR_HEALTH_PATH
     try:
@@ -136,7 +138,7 @@ def endpoint_for_run(recorded_url: str | None, simulator: bool) -> Endpoint:
     return Endpoint(url, simulator=simulator)
 
 
-def make_client(endpoint: Endpoint, *, timeout: float = 60.0):
+def make_client(endpoint: Endpoint, *, timeout: float = 60.0) -> anthropic.Anthropic:
     """An SDK client for the endpoint. Its own retries are off: erkweb's (retries.py) keep within a
     batch's time. The credential is passed explicitly, so the SDK consults no other (environment,
     profile files); the simulator gets the placeholder and nothing else does."""

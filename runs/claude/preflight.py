@@ -14,25 +14,32 @@ A check that passed is remembered for a few minutes in this process, so a form p
 does not ask again. Other failures (429, 5xx) do not stop the run: its batches retry them.
 """
 
+from __future__ import annotations
+
 import hashlib
 import logging
 import threading
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import anthropic
 
 from ..errors import InputError
 from .endpoint import Endpoint, credential, env_base_url, make_client, resolve_endpoint, simulator_health
 
+if TYPE_CHECKING:
+    from ..model_choice import Executor
+
 log = logging.getLogger(__name__)
 
 PREFLIGHT_TIMEOUT_S = 15.0
 REMEMBER_S = 300.0
-_passed: dict[tuple, float] = {}
+_passed: dict[tuple[str, str, str], float] = {}
 _lock = threading.Lock()
 
 
-def _key(endpoint: Endpoint, model_id: str) -> tuple:
+def _key(endpoint: Endpoint, model_id: str) -> tuple[str, str, str]:
     found = credential()
     # A digest, never the credential itself: this process only needs to tell one key from another.
     fingerprint = hashlib.sha256(f"{found}".encode()).hexdigest() if found else ""
@@ -42,12 +49,12 @@ def _key(endpoint: Endpoint, model_id: str) -> tuple:
 def _error_line(exc: anthropic.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     found = body.get("error")
-    error: dict = found if isinstance(found, dict) else {}
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
     message = " ".join(str(error.get("message") or "").split())[:200]
     return f"{exc.status_code} {error.get('type') or 'error'}" + (f": {message}" if message else "")
 
 
-def endpoint_for_new_run(executors) -> Endpoint | None:
+def endpoint_for_new_run(executors: Iterable[Executor]) -> Endpoint | None:
     """Where a run about to be created reaches its Claude models, once checked; None when every stage is
     local. InputError, with one line, when they cannot be reached."""
     model_ids = [executor.model_id for executor in executors if not executor.is_local]
@@ -72,7 +79,7 @@ def endpoint_for_new_run(executors) -> Endpoint | None:
     return endpoint
 
 
-def preflight(endpoint: Endpoint, model_ids) -> None:
+def preflight(endpoint: Endpoint, model_ids: Iterable[str | None]) -> None:
     """Check the endpoint's credential and every model id once; InputError (field ``model``) if refused."""
     if endpoint.simulator:
         return
@@ -116,7 +123,7 @@ def preflight(endpoint: Endpoint, model_ids) -> None:
             _passed[_key(endpoint, model_id)] = time.monotonic() + REMEMBER_S
 
 
-def _check_model(client, model_id: str) -> None:
+def _check_model(client: anthropic.Anthropic, model_id: str) -> None:
     try:
         client.models.retrieve(model_id)
     except anthropic.NotFoundError:
@@ -137,14 +144,16 @@ class TokenCounter:
 
     label = "counted by the API"
 
-    def __init__(self, client):
+    def __init__(self, client: anthropic.Anthropic) -> None:
         self.client = client
-        self._counts: dict[tuple, int] = {}
+        self._counts: dict[tuple[str, str, str, str], int] = {}
 
-    def count(self, model_id: str, *, messages: list[dict], system=None, tools=None) -> int:
+    def count(
+        self, model_id: str, *, messages: list[dict[str, Any]], system: object = None, tools: object = None
+    ) -> int:
         key = (model_id, repr(system), repr(tools), repr(messages))
         if key not in self._counts:
-            params = {"model": model_id, "messages": messages}
+            params: dict[str, Any] = {"model": model_id, "messages": messages}
             if system:
                 params["system"] = system
             if tools:

@@ -9,6 +9,7 @@ only differ by the usage they are given. Rules (https://platform.claude.com/docs
 """
 
 from decimal import Decimal
+from typing import Any
 
 MILLION = Decimal(1_000_000)
 CENT_PRECISION = Decimal("0.000001")
@@ -21,7 +22,7 @@ USAGE_FIELDS = (
 )
 
 
-def usage_dict(usage) -> dict:
+def usage_dict(usage: Any) -> dict[str, Any]:
     """The SDK's Usage (or its JSON) as erkweb's usage: every field an int, the 1-hour writes apart."""
     get = usage.get if isinstance(usage, dict) else (lambda name, default=None: getattr(usage, name, default))
     creation = get("cache_creation")
@@ -37,20 +38,20 @@ def usage_dict(usage) -> dict:
     }
 
 
-def prompt_tokens(usage: dict) -> int:
-    return (
+def prompt_tokens(usage: dict[str, Any]) -> int:
+    return int(
         usage.get("input_tokens", 0) + usage.get("cache_write_tokens", 0) + usage.get("cache_read_tokens", 0)
     )
 
 
-def long_prompt_multiplier(prices: dict, prompt: int) -> Decimal:
+def long_prompt_multiplier(prices: dict[str, Any], prompt: int) -> Decimal:
     threshold = prices.get("long_prompt_threshold")
     if threshold and prompt > threshold:
         return Decimal(str(prices.get("long_prompt_multiplier") or 1))
     return Decimal(1)
 
 
-def call_cost(prices: dict, usage: dict) -> Decimal:
+def call_cost(prices: dict[str, Any], usage: dict[str, Any]) -> Decimal:
     """Dollar cost of one API call; {} prices (local) cost nothing."""
     if not prices:
         return Decimal(0)
@@ -68,10 +69,10 @@ def call_cost(prices: dict, usage: dict) -> Decimal:
         + writes_1h * rate("cache_write_1h")
         + usage.get("cache_read_tokens", 0) * rate("cache_read")
     ) / MILLION
-    return dollars.quantize(CENT_PRECISION)
+    return Decimal(dollars.quantize(CENT_PRECISION))
 
 
-def worst_case_cost(prices: dict, prompt: int, max_tokens: int) -> Decimal:
+def worst_case_cost(prices: dict[str, Any], prompt: int, max_tokens: int) -> Decimal:
     """The most a turn can cost: its whole prompt billed at the dearer of the input and 5-minute cache
     write rates (none of it read from the cache, all of it maybe written) and max_tokens of output, with
     the long-prompt rule. The budget is checked against it before every turn."""

@@ -21,6 +21,7 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import anthropic
 import httpx2
@@ -66,7 +67,7 @@ class ApiFailure:
         return f"{self.error_type.replace('_', ' ')}: {self.message}"
 
 
-def asked_wait(headers) -> float | None:
+def asked_wait(headers: Any) -> float | None:
     """Seconds the API asked to wait, from ``retry-after-ms`` or ``retry-after`` (seconds or a date)."""
     if headers is None:
         return None

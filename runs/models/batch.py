@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import models, transaction
 from django.db.models import F, Max, Q
@@ -80,10 +81,10 @@ class Batch(models.Model):
             models.Index(fields=["status"], name="batch_status"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.run.run_id} batch {self.index}"
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("runs:batch", args=[self.run.run_id, self.index])
 
     @property
@@ -100,14 +101,14 @@ class Batch(models.Model):
         return (end - self.started_at).total_seconds()
 
     # --- transitions -------------------------------------------------------------------------------
-    def _update(self, query: Q, **fields) -> bool:
+    def _update(self, query: Q, **fields: Any) -> bool:
         changed = Batch.objects.filter(query, pk=self.pk).update(**fields)
         if changed:
             self.refresh_from_db()
         return bool(changed)
 
     @staticmethod
-    def _held(attempt: int, *statuses) -> Q:
+    def _held(attempt: int, *statuses: str) -> Q:
         """The batch as attempt ``attempt`` left it: no later claim, and in one of ``statuses``."""
         return Q(attempts=attempt, status__in=statuses)
 
@@ -207,7 +208,9 @@ class Batch(models.Model):
         return self._update(query, status=BatchStatus.CANCELLED, finished_at=Now())
 
     # --- what an attempt records as it goes ----------------------------------------------------------
-    def record_turn(self, attempt: int, *, usage: dict, cost: Decimal, entries: list[dict]) -> bool:
+    def record_turn(
+        self, attempt: int, *, usage: dict[str, Any], cost: Decimal, entries: list[dict[str, Any]]
+    ) -> bool:
         """Add API usage (to the batch and its run) and append transcript entries (``turns`` counts the
         responses among them), in one transaction; False, with nothing changed, when attempt ``attempt``
         no longer holds the batch."""

@@ -24,11 +24,11 @@ class ClusterHeartbeat(models.Model):
     class Meta:
         ordering = ["-beat_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.worker
 
     @classmethod
-    def fresh(cls, stale_after: float) -> models.QuerySet:
+    def fresh(cls, stale_after: float) -> models.QuerySet["ClusterHeartbeat"]:
         return cls.objects.filter(beat_at__gte=Now() - timedelta(seconds=stale_after))
 
 
@@ -39,7 +39,7 @@ class Lease(models.Model):
     owner = models.CharField(max_length=200, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @classmethod

@@ -2,6 +2,7 @@
 outputs."""
 
 import re
+from typing import Any
 
 from django.db import models
 from django.db.models.functions import Now
@@ -27,7 +28,7 @@ class ItemResult(models.Model):
         ordering = ["run", "position", "id"]
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="unique_item_per_run")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.run.run_id}: {self.key}"
 
 
@@ -48,15 +49,15 @@ class TranscriptEntry(models.Model):
             models.UniqueConstraint(fields=["batch", "attempt", "sequence"], name="unique_transcript_entry")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.batch}: attempt {self.attempt}, entry {self.sequence} ({self.role})"
 
-    def as_entry(self) -> dict:
+    def as_entry(self) -> dict[str, Any]:
         """The entry as the agent loop wrote it (what the batch page's presenter reads)."""
         return {**self.content, "role": self.role}
 
 
-def storable(value):
+def storable(value: Any) -> Any:
     """``value`` with every string made storable as JSON text by any database: a NUL (which PostgreSQL
     refuses in text and JSON) and a lone surrogate (which is not UTF-8) become U+FFFD. A file an agent
     read can hold either; the transcript must still be written."""
@@ -87,5 +88,5 @@ class RunFile(models.Model):
         ordering = ["run", "path"]
         constraints = [models.UniqueConstraint(fields=["run", "path"], name="unique_file_per_run")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.run.run_id}: {self.path}"

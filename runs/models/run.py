@@ -7,9 +7,9 @@ clock (``Now()``), never from a host's, so hosts whose clocks differ still agree
 """
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import F, Q, Sum
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_read_tokens")
 
 
-def new_run_id(operation: str, now=None) -> str:
+def new_run_id(operation: str, now: datetime | None = None) -> str:
     now = now or timezone.now()
     return f"{operation}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
@@ -67,10 +67,10 @@ class Run(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.run_id
 
-    def get_absolute_url(self):
+    def get_absolute_url(self) -> str:
         return reverse("runs:detail", args=[self.run_id])
 
     @property
@@ -94,7 +94,7 @@ class Run(models.Model):
         return self.items.all() if self.status == RunStatus.SUCCEEDED else self.items.none()
 
     # --- transitions -------------------------------------------------------------------------------
-    def _update(self, query: Q, **fields) -> bool:
+    def _update(self, query: Q, **fields: Any) -> bool:
         changed = Run.objects.filter(query, pk=self.pk).update(**fields)
         if changed:
             self.refresh_from_db()
@@ -171,7 +171,7 @@ class Run(models.Model):
         )
 
     # --- usage -------------------------------------------------------------------------------------
-    def add_usage_totals(self):
+    def add_usage_totals(self) -> None:
         """Recompute the run's token and cost totals from its batches (the batches are the record)."""
         totals = self.batches.aggregate(**{name: Sum(name) for name in (*USAGE_FIELDS, "cost_usd")})
         fields = {k: (v or 0) for k, v in totals.items()}

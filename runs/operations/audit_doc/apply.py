@@ -180,7 +180,9 @@ def apply_audit(
         result = EDITED if edited else CLEAN
         when = stamp_time(now)
         try:
-            text = stamp(revised if edited else current, last_audited=when, audit_result=result)
+            text = stamp(
+                revised if edited and revised is not None else current, last_audited=when, audit_result=result
+            )
         except StampError as exc:
             raise ApplyError(f"{shown(doc)}: {exc}; nothing written") from None
         written = _encode(text)

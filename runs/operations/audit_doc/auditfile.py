@@ -19,7 +19,9 @@ give, the counts, the path findings against the repository, and the revised docu
 """
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from runs.operations.audit_scan.docs import MAX_DOC_BYTES, parse_doc
 
@@ -94,7 +96,7 @@ class _Reader:
         return AuditFileError(f"line {index + 1}: {what}")
 
 
-def _header(reader: _Reader, end: int) -> dict:
+def _header(reader: _Reader, end: int) -> dict[str, Any]:
     values: dict[str, str] = {}
     for index in range(end):
         line = reader.lines[index]
@@ -176,7 +178,7 @@ def _covered(reader: _Reader, rows: list[tuple[int, SectionRow]], sections: DocS
     expected = [section.name for section in sections.sections]
     got = [row.name for _index, row in rows]
     if got != expected:
-        want, have, seen = Counter(expected), Counter(got), Counter()
+        want, have, seen = Counter(expected), Counter(got), Counter[str]()
         for index, row in rows:
             seen[row.name] += 1
             if row.name not in want:
@@ -199,8 +201,10 @@ def _covered(reader: _Reader, rows: list[tuple[int, SectionRow]], sections: DocS
     ]
 
 
-def _lines_of(reader, content, parse, what) -> list:
-    parsed = []
+def _lines_of[T](
+    reader: _Reader, content: Iterable[tuple[int, str]], parse: Callable[[str], T], what: str
+) -> list[T]:
+    parsed: list[T] = []
     for index, line in content:
         try:
             parsed.append(parse(line.rstrip()))

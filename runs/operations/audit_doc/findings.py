@@ -12,6 +12,7 @@ Collateral is shown to the user and never applied, so its path is not checked.
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .printable import printable as shown
 from .verdict import KINDS, STATUSES
@@ -56,7 +57,7 @@ class Finding:
         text = f"- {self.status} {self.kind} {subject}"
         return f"{text}: {one_line(self.evidence)}" if self.evidence.strip() else text
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         return {"status": self.status, "kind": self.kind, "subject": self.subject, "evidence": self.evidence}
 
 
@@ -73,7 +74,7 @@ class Collateral:
         where = self.path if self.line_number is None else f"{self.path}:{self.line_number}"
         return f"- [{self.tag}] {where}: {one_line(self.text)}"
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         return {"tag": self.tag, "path": self.path, "line": self.line_number, "text": self.text}
 
 

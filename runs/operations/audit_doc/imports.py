@@ -123,7 +123,9 @@ def _has_name(file: str, name: str, search: Callable[[str], str]) -> bool:
     return False
 
 
-def _resolve(module: str, names, exists, search) -> tuple[str, str]:
+def _resolve(
+    module: str, names: Sequence[str], exists: Callable[[str], bool], search: Callable[[str], str]
+) -> tuple[str, str]:
     """(status, evidence) of one imported module and the names taken from it."""
     file = next((path for path in _module_files(module) if exists(path)), None)
     folder = next((path for path in _folders(module) if exists(path)), None)
@@ -131,7 +133,7 @@ def _resolve(module: str, names, exists, search) -> tuple[str, str]:
         if any(exists(path) for path in _tops(module)):
             return BROKEN, f"no module {module} in this repository"
         return CANNOT_VERIFY, f"{module.split('.')[0]} is not a package of this repository"
-    where = file or folder
+    where = file or folder or module
     absent = [
         name
         for name in names

@@ -23,7 +23,7 @@ simulator's player, which sees only tool results, writes the same file: ``checks
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from runs.tools import ToolError
 from . import imports
 from .findings import Finding
 from .record import Audit, SectionRow, exists_in, format_audit, make_audit
-from .search import MAX_QUERY_CHARS, NO_MATCHES, SHOWN_LINE, CodeSearch, parse_results
+from .search import MAX_QUERY_CHARS, NO_MATCHES, SHOWN_LINE, CodeSearch, Match, parse_results
 from .sections import DocSections, code_mask, doc_sections, is_fence
 from .verdict import (
     BAD,
@@ -152,7 +152,7 @@ def checks(text: str) -> Checks:
     return Checks(tuple(dict.fromkeys(paths)), tuple(dict.fromkeys(queries)))
 
 
-def _code_matches(search: Callable[[str], str], query: str):
+def _code_matches(search: Callable[[str], str], query: str) -> list[Match]:
     return [m for m in parse_results(search(query)) if not m.path.lower().endswith(DOC_SUFFIXES)]
 
 
@@ -181,7 +181,7 @@ def _verbatim_in(reading: Reading, block: Block, search: Callable[[str], str]) -
                 break
             last = min(lines)
         else:
-            return path
+            return str(path)
     return None
 
 
@@ -194,7 +194,12 @@ def _is_separator(line: str) -> bool:
     return row.startswith("|") and "---" in row and set(row) <= set("|-: ")
 
 
-def _category(reading: Reading, lines: range, findings, verbatim: dict[int, str]) -> tuple[str, str]:
+def _category(
+    reading: Reading,
+    lines: range,
+    findings: Sequence[tuple[Finding, list[int]]],
+    verbatim: dict[int, str],
+) -> tuple[str, str]:
     """(category, note) of the section covering ``lines``, by the spec's rules in order."""
     text = reading.sections.lines
     for finding, where in findings:
@@ -258,7 +263,7 @@ def revise(reading: Reading, verbatim: dict[int, str], broken: set[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def summary(audit_verdict: str, findings, bad: int, good: int) -> str:
+def summary(audit_verdict: str, findings: Sequence[Finding], bad: int, good: int) -> str:
     """Two to three sentences: what the heuristic found, the shares, the verdict and what to do."""
     verified = sum(f.status == VERIFIED for f in findings)
     broken = [f for f in findings if f.status in BROKEN_STATUSES]
@@ -297,9 +302,9 @@ def assess(text: str, *, exists: Callable[[str], bool], search: Callable[[str], 
         located.append((_symbol_finding(name, search), where))
     located.sort(key=lambda pair: pair[1][0])  # stable: the doc's order, imports first on a tie
     verbatim = {
-        block.fence: path
+        block.fence: held
         for block in reading.blocks
-        if (path := _verbatim_in(reading, block, search)) is not None
+        if (held := _verbatim_in(reading, block, search)) is not None
     }
     rows = []
     for section in reading.sections.sections:
@@ -311,7 +316,7 @@ def assess(text: str, *, exists: Callable[[str], bool], search: Callable[[str], 
     return Assessment(tuple(rows), findings, revise(reading, verbatim, broken))
 
 
-def audit_of(doc: str, rows, findings, revised: str) -> Audit:
+def audit_of(doc: str, rows: Sequence[SectionRow], findings: Sequence[Finding], revised: str) -> Audit:
     """The audit the rules make of these rows and findings, with the heuristic's summary."""
     draft = make_audit(doc, rows, findings, summary="", revised=revised)
     text = summary(draft.verdict, findings, draft.bad, draft.good)

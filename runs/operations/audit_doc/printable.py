@@ -4,10 +4,10 @@ Reasons are stored in the database and shown on pages and the command line; a NU
 text cannot hold), a line break or an escape sequence from a hostile file must not ride along.
 """
 
-from runs.tools import shown
+from runs.paths import shown
 
 
-def printable(value) -> str:
+def printable(value: object) -> str:
     return "".join(
         char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in shown(value)
     )

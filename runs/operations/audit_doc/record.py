@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .findings import Collateral, Finding, one_line
 from .verdict import counts, needs_revision, percentages, verdict
@@ -33,7 +34,7 @@ class SectionRow:
     note: str = ""
     size: int = 0  # lines, from the doc (never from the file)
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         return {"name": self.name, "category": self.category, "note": self.note, "size": self.size}
 
 
@@ -58,7 +59,7 @@ class Audit:
     def good(self) -> int:
         return self.percentages[1]
 
-    def data(self) -> dict:
+    def data(self) -> dict[str, Any]:
         """The audit as JSON-safe fields (the revised document only as whether there is one)."""
         return {
             "doc": self.doc,

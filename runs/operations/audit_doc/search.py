@@ -23,11 +23,12 @@ query is a literal string.
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from runs.tools import ToolError, is_utf8, shown
+from runs.paths import is_utf8, shown
+from runs.tools import ToolError
 
 MAX_MATCHES = 50
 MAX_FILE_BYTES = 1024 * 1024
@@ -85,7 +86,7 @@ class Match:
         return f"{self.path}:{self.line}: {self.text}"
 
 
-def _matcher(query: str):
+def _matcher(query: str) -> Callable[[str], bool]:
     definition = _DEFINITION_QUERY.fullmatch(query)
     if definition:
         keyword, name = definition.groups()
@@ -171,7 +172,7 @@ class CodeSearch:
                     found.append(Match(rel, number, line.strip()[:SHOWN_LINE]))
         return found, False
 
-    def search_code(self, query) -> str:
+    def search_code(self, query: object) -> str:
         """The tool's answer: one ``path:line: text`` line per match, or ``no matches``; ToolError for a
         bad query. A search that stopped early says so on a last line."""
         query = check_query(query)
@@ -184,7 +185,7 @@ class CodeSearch:
         return "\n".join(lines)
 
 
-def check_query(query) -> str:
+def check_query(query: object) -> str:
     if not isinstance(query, str) or not query.strip():
         raise ToolError("query must be a non-empty string")
     query = query.strip()
@@ -197,7 +198,7 @@ def check_query(query) -> str:
     return query
 
 
-def search_code(repo_root: Path, query) -> str:
+def search_code(repo_root: Path, query: object) -> str:
     """One search_code call over ``repo_root`` (see CodeSearch.search_code)."""
     return CodeSearch(repo_root).search_code(query)
 

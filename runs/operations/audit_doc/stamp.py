@@ -35,11 +35,11 @@ def stamp_time(now: datetime) -> str:
     return now.astimezone(PACIFIC).strftime("%Y-%m-%d %H:%M") + " PT"
 
 
-def _same(a, b) -> bool:
+def _same(a: object, b: object) -> bool:
     # NaN is not equal to itself; the same text read twice still means the same value.
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
-    return a == b
+    return bool(a == b)
 
 
 def readable(text: str) -> str:
