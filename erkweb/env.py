@@ -2,6 +2,7 @@
 
 import json
 import os
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -60,4 +61,20 @@ def env_json(name: str) -> dict:
         raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ImproperlyConfigured(f"{name} must be a JSON object")
+    return value
+
+
+def env_money(name: str) -> Decimal | None:
+    """An amount of US dollars (a budget), or None when unset; it must be more than 0."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw.removeprefix("$"))
+    except InvalidOperation:
+        raise ImproperlyConfigured(
+            f"{name} must be an amount of US dollars (e.g. 2.50), not {raw!r}"
+        ) from None
+    if not value.is_finite() or value <= 0:
+        raise ImproperlyConfigured(f"{name} must be more than 0 dollars, not {raw!r}")
     return value

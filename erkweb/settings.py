@@ -10,7 +10,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from .env import env_bool, env_float, env_int, env_str
+from .env import env_bool, env_float, env_int, env_money, env_str
 from .loopback import login_required_for
 from .models_table import load_model_table
 
@@ -184,6 +184,10 @@ ERKWEB_API_MAX_RETRIES = env_int("ERKWEB_API_MAX_RETRIES", 4, minimum=0)
 # the batch is failed for good, as `worker lost`.
 ERKWEB_BATCH_MAX_ATTEMPTS = env_int("ERKWEB_BATCH_MAX_ATTEMPTS", 3, minimum=1)
 ERKWEB_WORKERS = env_int("ERKWEB_WORKERS", 8, minimum=1)
+# Budgets in US dollars (runs/budget.py): a run's default one (the form and `erk run --max-cost` give
+# another), and a cap on what every run created in a calendar month (UTC) spends together. None: no cap.
+ERKWEB_DEFAULT_MAX_COST = env_money("ERKWEB_DEFAULT_MAX_COST")
+ERKWEB_MONTHLY_BUDGET = env_money("ERKWEB_MONTHLY_BUDGET")
 # Gathering (the new-run preview, run creation) stops with a clear message past this many folder entries
 # or seconds: a docs folder holds hundreds of files, `/usr` a hundred thousand (runs/gather_bounds.py).
 ERKWEB_GATHER_MAX_FILES = env_int("ERKWEB_GATHER_MAX_FILES", 20_000, minimum=1)

@@ -1,8 +1,10 @@
 """What a user does to a run once it exists: cancel it, retry its failed batches."""
 
+from decimal import Decimal
+
 from django.db import transaction
 
-from . import driver, queue
+from . import budget, driver, queue
 from .errors import InputError
 from .models import BatchStatus, Run, RunStatus
 
@@ -17,14 +19,15 @@ def cancel_run(run: Run) -> bool:
     return True
 
 
-def retry_failed(run: Run) -> list[int]:
-    """Re-enqueue only the failed batches of a failed run, reopening it, in one transaction; returns
-    their indexes."""
+def retry_failed(run: Run, max_cost: Decimal | None = None) -> list[int]:
+    """Re-enqueue only the failed batches of a failed run, reopening it (with a new budget when one is
+    given), in one transaction; returns their indexes. A run stopped at its budget needs a larger one."""
     if run.status != RunStatus.FAILED or not run.batches.filter(status=BatchStatus.FAILED).exists():
         raise InputError(f"run {run.run_id} has no failed batches to retry")
+    budget.check_retry(run, max_cost)
     retried = []
     with transaction.atomic():
-        if not run.reopen_for_retry():
+        if not run.reopen_for_retry(max_cost):
             raise InputError(f"run {run.run_id} changed status; try again")
         for batch in run.batches.filter(status=BatchStatus.FAILED).order_by("index"):
             if batch.enqueue():

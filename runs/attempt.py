@@ -10,11 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import driver, faults, verification
+from . import budget, driver, faults, verification
 from .claude.agent import AgentCancelled, AgentStopped
 from .claude.batch import run_batch_agent
 from .claude.conversation import AgentFailed
-from .models import Batch, BatchStatus, Run, RunStatus
+from .models import Batch, Run, RunStatus
 from .operations import get_operation
 from .scratch import materialise, output_file
 from .workers import worker_name
@@ -29,7 +29,8 @@ class Superseded(AgentStopped):
 class AttemptHooks:
     """How one attempt's agent reaches its batch's rows, every write fenced by the attempt's number.
 
-    ``before_turn`` stops the agent when the attempt was superseded or the run cancelled; ``record``
+    ``before_turn`` stops the agent when the attempt was superseded, the run cancelled, or the turn could
+    take the run over its budget (runs/budget.py: BudgetReached, which fails the batch); ``record``
     adds a turn's usage and transcript entries, or stops the agent if the attempt no longer holds the
     batch (what it spent after that is not counted: it changes nothing).
     """
@@ -38,8 +39,7 @@ class AttemptHooks:
         self.batch, self.attempt = batch, attempt
 
     def before_turn(self, worst_case_cost: Decimal) -> None:
-        held = Batch.objects.filter(pk=self.batch.pk, attempts=self.attempt, status=BatchStatus.RUNNING)
-        run_status = held.values_list("run__status", flat=True).first()
+        run_status = budget.check_turn(self.batch.run_id, self.batch.pk, self.attempt, worst_case_cost)
         if run_status is None:
             raise Superseded(f"attempt {self.attempt} was superseded")
         if run_status == RunStatus.CANCELLED:

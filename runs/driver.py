@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.functions import Now
 
-from . import aggregation, faults, queue, verification, workers
+from . import aggregation, budget, faults, queue, verification, workers
 from .models import BATCH_IN_FLIGHT, RUN_ACTIVE, Batch, BatchStatus, ClusterHeartbeat, Run, RunStatus
 from .workers import worker_name
 
@@ -110,7 +110,10 @@ def failure_summary(failed: list[Batch]) -> str:
     names = ", ".join(str(b.index) for b in failed)
     reasons = "; ".join(f"batch {b.index}: {b.failure_reason}" for b in failed)
     noun = "batch" if len(failed) == 1 else "batches"
-    return f"{len(failed)} {noun} failed ({names}): {reasons}"
+    summary = f"{len(failed)} {noun} failed ({names}): {reasons}"
+    # A run stopped at its budget says so first: that is why it ended, and what its retry needs.
+    stopped = budget.stopped_by_budget([b.failure_reason for b in failed])
+    return f"{stopped}: {summary}" if stopped else summary
 
 
 # --- one step ----------------------------------------------------------------------------------------

@@ -3,9 +3,11 @@ validation is the engine's own (``prepare_run``): the form only maps its errors 
 are about, so the page and the command line refuse exactly the same inputs."""
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
+from django.conf import settings
 from django.forms import BoundField
 
 from . import engine
@@ -53,6 +55,14 @@ class NewRunForm(forms.Form):
     compare_model = forms.ChoiceField(
         required=False, label="Compare with", help_text="also run this model on the same items, side by side"
     )
+    max_cost = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.000001"),
+        max_digits=12,
+        decimal_places=6,
+        label="Budget (USD)",
+        help_text="refused if the estimate is over it; stops the run before a turn could cross it",
+    )
     as_of = forms.DateField(
         required=False,
         label="As of",
@@ -93,6 +103,7 @@ class NewRunForm(forms.Form):
             "operation": first.name,
             "agents": DEFAULT_AGENTS,
             "model": default_model(),
+            "max_cost": settings.ERKWEB_DEFAULT_MAX_COST,
         }
         return cls(data, initial=initial)
 
@@ -114,6 +125,7 @@ class NewRunForm(forms.Form):
                 agents=data.get("agents") or DEFAULT_AGENTS,
                 as_of=data.get("as_of"),
                 stage_models=stage_models,
+                max_cost=data.get("max_cost"),
             )
             self.prepared = [prepared]
             if data.get("compare_model"):

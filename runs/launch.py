@@ -9,6 +9,7 @@ import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -17,10 +18,11 @@ from django.utils import timezone
 
 import erkweb
 
-from . import driver
+from . import budget, driver
 from .claude.endpoint import Endpoint
 from .claude.preflight import endpoint_for_new_run
 from .errors import InputError
+from .estimate import preview_estimate
 from .model_choice import Executor, resolve_model
 from .models import Batch, Run, RunFile, new_run_id
 from .operations import get_operation
@@ -40,6 +42,7 @@ class Prepared:
     agents: int
     plan: Plan
     now: datetime
+    max_cost: Decimal | None = None  # the run's budget in USD
 
     def executor_for(self, stage: int) -> Executor:
         return self.stage_executors.get(stage, self.executor)
@@ -53,8 +56,11 @@ def prepare_run(
     agents: int = 5,
     as_of: date | None = None,
     stage_models: dict[int, str] | None = None,
+    max_cost: Decimal | None = None,
 ) -> Prepared:
-    """Validate, gather and partition; raises InputError, with one clear sentence, and creates nothing."""
+    """Validate, gather and partition, and check the estimate against the budget (``max_cost``, else
+    ERKWEB_DEFAULT_MAX_COST) and the month's; raises InputError, with one clear sentence, and creates
+    nothing."""
     op = get_operation(operation)
     if not isinstance(agents, int) or isinstance(agents, bool) or agents < 1:
         raise InputError(f"agents must be a whole number >= 1, not {agents!r}", field="agents")
@@ -66,8 +72,10 @@ def prepare_run(
         stage_executors[stage] = resolve_model(stage_model)
     endpoint = endpoint_for_new_run([executor, *stage_executors.values()])
     now = timezone.now()
+    if max_cost is not None and max_cost <= 0:
+        raise InputError(f"the budget must be more than 0 dollars, not {max_cost}", field="max_cost")
     plan = op.prepare(params, agents=agents, as_of=as_of or now.date())
-    return Prepared(
+    prepared = Prepared(
         op=op,
         executor=executor,
         stage_executors=stage_executors,
@@ -75,14 +83,31 @@ def prepare_run(
         agents=agents if op.takes_agent_count else len(plan.batches),
         plan=plan,
         now=now,
+        max_cost=max_cost if max_cost is not None else settings.ERKWEB_DEFAULT_MAX_COST,
     )
+    check_budget(prepared)
+    return prepared
+
+
+def check_budget(prepared: Prepared) -> None:
+    """Refuse a run whose estimate (the preview's figure) is over its budget or the month's."""
+    if prepared.max_cost is None and settings.ERKWEB_MONTHLY_BUDGET is None:
+        return
+    stages = [prepared.executor_for(b.stage) for b in prepared.plan.batches]
+    if all(executor.is_local for executor in stages):
+        return  # local costs nothing
+    figure = preview_estimate(prepared, prepared.op.system_prompt(None, None))
+    budget.check_estimate(figure.cost_usd, prepared.max_cost)
 
 
 def same_items_with(prepared: Prepared, model: str) -> Prepared:
-    """The same gathered items and partition, run by another model (for a side-by-side comparison)."""
+    """The same gathered items and partition, run by another model (for a side-by-side comparison),
+    with the same budget, checked against its own estimate."""
     executor = resolve_model(model)
     stages = [executor, *prepared.stage_executors.values()]
-    return replace(prepared, executor=executor, endpoint=endpoint_for_new_run(stages))
+    other = replace(prepared, executor=executor, endpoint=endpoint_for_new_run(stages))
+    check_budget(other)
+    return other
 
 
 def create_run(
@@ -118,6 +143,7 @@ def launch(prepared: Prepared) -> Run:
             for stage in range(1, stages + 1)
         },
         "agents": prepared.agents,
+        "max_cost": None if prepared.max_cost is None else str(prepared.max_cost),
         "batches": len(plan.batches),
         "prompt_hash": None,  # set below, from the prompts the batches actually get
         "items": plan.items,
@@ -139,6 +165,7 @@ def launch(prepared: Prepared) -> Run:
             model=executor.alias,
             model_id=executor.model_id,
             agents=prepared.agents,
+            max_cost=prepared.max_cost,
             params=plan.params,
             manifest=manifest,
             summary=plan.summary,

@@ -58,6 +58,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "cache_read": run.cache_read_tokens,
     }
     data["cost_usd"] = float(run.cost_usd)
+    data["max_cost"] = None if run.max_cost is None else float(run.max_cost)
     data["created_at"] = run.created_at.isoformat()
     data["duration_seconds"] = run.duration_seconds
     # An operation may give its items in its own words (summary_json); else these.

@@ -6,6 +6,7 @@ the same template, so every live part also works as a plain link or form without
 
 import re
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import engine
+from .budget import month_spend, parse_budget
 from .cluster import cluster_alive
 from .compare import CompareError, UnknownRunError, compare_runs
 from .errors import InputError
@@ -53,6 +55,8 @@ def history(request):
         "models": sorted(set(Run.objects.values_list("model", flat=True))),
         "statuses": RunStatus.values,
         "querystring": _querystring(request, exclude="page"),
+        "month_spend": month_spend(),
+        "monthly_budget": settings.ERKWEB_MONTHLY_BUDGET,
     }
     return render(request, _fragment(request, "runs/history.html", "run-list"), context)
 
@@ -150,7 +154,7 @@ def cancel_run(request, run_id):
 def retry_run(request, run_id):
     run = get_object_or_404(Run, run_id=run_id)
     try:
-        retried = engine.retry_failed(run)
+        retried = engine.retry_failed(run, parse_budget(request.POST.get("max_cost"), "the budget"))
     except InputError as exc:
         messages.error(request, str(exc))
     else:

@@ -59,6 +59,10 @@ class Run(models.Model):
     cache_write_tokens = models.PositiveBigIntegerField(default=0)
     cache_read_tokens = models.PositiveBigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(0))
+    # The budget (runs/budget.py): checked before every turn against what the run's batches spent.
+    max_cost = models.DecimalField(
+        max_digits=12, decimal_places=6, null=True, blank=True, help_text="the run's budget in USD"
+    )
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -160,14 +164,17 @@ class Run(models.Model):
     def cancel(self) -> bool:
         return self._update(Q(status__in=RUN_ACTIVE), status=RunStatus.CANCELLED, finished_at=Now())
 
-    def reopen_for_retry(self) -> bool:
-        """A failed run goes back to running while its failed batches are retried."""
+    def reopen_for_retry(self, max_cost: Decimal | None = None) -> bool:
+        """A failed run goes back to running while its failed batches are retried, with a new budget
+        when one is given (what it spent so far counts against it)."""
+        budget = {"max_cost": max_cost} if max_cost is not None else {}
         return self._update(
             Q(status=RunStatus.FAILED),
             status=RunStatus.RUNNING,
             error="",
             finished_at=None,
             report="",
+            **budget,
         )
 
     # --- usage -------------------------------------------------------------------------------------

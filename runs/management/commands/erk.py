@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from runs import engine
+from runs.budget import parse_budget
 from runs.cluster import cluster_alive, wait_for_cluster
 from runs.compare import CompareError, compare_runs, comparison_json, comparison_text
 from runs.errors import InputError
@@ -27,6 +28,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 START_CLUSTER_HINT = "start one with `make run` (or `python manage.py qcluster`)"
 # A running cluster's workers beat at least this often; one being started gets as long to show up.
 CLUSTER_WAIT = min(10.0, settings.ERKWEB_WORKER_STALE)
+BUDGET_HELP = (
+    "the run's budget in US dollars: refused if its estimate is over it, stopped before a turn could "
+    "cross it (default ERKWEB_DEFAULT_MAX_COST)"
+)
 
 
 class UsageError(Exception):
@@ -76,6 +81,7 @@ class Command(BaseCommand):
         run.add_argument(
             "--as-of", help="the date age rules are measured from, YYYY-MM-DD (default: today, UTC)"
         )
+        run.add_argument("--max-cost", metavar="USD", help=BUDGET_HELP)
         run.add_argument(
             "--wait", action="store_true", help="wait for the run to end; exit 0 only if it succeeded"
         )
@@ -87,6 +93,9 @@ class Command(BaseCommand):
 
         retry = sub.add_parser("retry", help="retry the failed batches of a failed run")
         retry.add_argument("run_id")
+        retry.add_argument(
+            "--max-cost", metavar="USD", help="a new budget for the run, spent so far included"
+        )
         retry.add_argument("--wait", action="store_true")
         retry.add_argument("--json", action="store_true")
 
@@ -132,6 +141,7 @@ class Command(BaseCommand):
             agents=agents,
             as_of=as_of,
             stage_models=_stage_models(o["stage_model"]),
+            max_cost=parse_budget(o["max_cost"]),
         )
         if o["wait"] and not wait_for_cluster(timeout=CLUSTER_WAIT):
             raise UsageError(
@@ -150,7 +160,7 @@ class Command(BaseCommand):
         run = _get_run(o["run_id"])
         if o["wait"] and not wait_for_cluster(timeout=CLUSTER_WAIT):
             raise UsageError(f"no worker cluster is running: {START_CLUSTER_HINT}")
-        retried = engine.retry_failed(run)
+        retried = engine.retry_failed(run, parse_budget(o["max_cost"]))
         self.stderr.write(f"retrying batch{'es' if len(retried) > 1 else ''} {', '.join(map(str, retried))}")
         return self._finish(run, o)
 
