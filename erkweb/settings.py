@@ -169,7 +169,8 @@ ERKWEB_OPERATIONS = [
     path.strip()
     for path in env_str(
         "ERKWEB_OPERATIONS",
-        "runs.operations.audit_scan.operation.AuditScan,runs.operations.learn.operation.Learn",
+        "runs.operations.audit_scan.operation.AuditScan,runs.operations.learn.operation.Learn,"
+        "runs.operations.audit_doc.operation.AuditDoc",
     ).split(",")
     if path.strip()
 ]

@@ -222,13 +222,15 @@ def preview_estimate(prepared: Prepared, system_prompt: str) -> Estimate:
     from .claude.endpoint import make_client
     from .claude.preflight import TokenCounter
     from .claude.retries import classify
+    from .tools import TOOL_SCHEMAS
 
+    tools = [*TOOL_SCHEMAS, *prepared.op.extra_tool_schemas]
     endpoint = prepared.endpoint
     if endpoint is not None and not endpoint.simulator:
         counter = TokenCounter(make_client(endpoint, timeout=15.0))
         try:
-            return estimate(prepared.plan, prepared.executor_for, system_prompt, counter=counter)
+            return estimate(prepared.plan, prepared.executor_for, system_prompt, tools=tools, counter=counter)
         except Exception as exc:
             if classify(exc) is None:
                 raise
-    return estimate(prepared.plan, prepared.executor_for, system_prompt)
+    return estimate(prepared.plan, prepared.executor_for, system_prompt, tools=tools)

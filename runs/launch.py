@@ -202,7 +202,8 @@ def launch(prepared: Prepared) -> Run:
 
 def prompt_hash(op: Operation, run: Run) -> str:
     """Hash of what every agent of the run is told: the shared prompt(s) and the tool definitions."""
-    digest = hashlib.sha256(json.dumps([*TOOL_SCHEMAS, SEARCH_DOCS_SCHEMA], sort_keys=True).encode())
+    tools = [*TOOL_SCHEMAS, SEARCH_DOCS_SCHEMA, *op.extra_tool_schemas]
+    digest = hashlib.sha256(json.dumps(tools, sort_keys=True).encode())
     for batch in run.batches.order_by("index"):
         digest.update(op.system_prompt(run, batch).encode())
     return digest.hexdigest()

@@ -87,6 +87,9 @@ class Operation:
     takes_agent_count: ClassVar[bool] = True
     param_fields: ClassVar[tuple[str, ...]] = ()  # the params it takes, named as the form fields
     stage_names: ClassVar[dict[int, str]] = {}
+    # Tools its agents have besides the shared ones (runs/tools.py), for the prompt hash and the estimate;
+    # its ``toolbox`` answers them.
+    extra_tool_schemas: ClassVar[tuple[dict[str, Any], ...]] = ()
     # What the pages, the command line, the comparison and the exports show of it (presentation.py).
     presentation: ClassVar["Presentation"]
 

@@ -1,0 +1,86 @@
+"""What the pages, the command line, the comparison and the exports show of audit-doc."""
+
+from typing import TYPE_CHECKING, Any
+
+from django import forms
+
+from ..presentation import LinesField, Presentation, Scanned
+from .verdict import VERDICTS
+
+if TYPE_CHECKING:
+    from runs.models import ItemResult, Run
+
+CSV_COLUMNS = ("run_id", "doc", "verdict", "bad", "good", "verified", "broken", "revision_proposed")
+
+
+class AuditDocPresentation(Presentation):
+    folder = "audit_doc"
+    search_params = ("docs_root", "from_run")
+    csv_columns = CSV_COLUMNS
+
+    def form_fields(self) -> dict[str, forms.Field]:
+        return {
+            "from_run": forms.CharField(
+                label="From scan",
+                max_length=100,
+                required=False,
+                help_text="a succeeded audit-scan run: audit its top docs",
+                widget=forms.TextInput(attrs={"spellcheck": "false"}),
+            ),
+            "top": forms.IntegerField(
+                label="Top",
+                min_value=1,
+                max_value=200,
+                required=False,
+                help_text="how many of the scan's highest-scoring docs (default 10)",
+            ),
+            "docs_root": forms.CharField(
+                label="Docs folder",
+                max_length=500,
+                required=False,
+                help_text="without a scan: the docs root the docs are in",
+            ),
+            "repo_root": forms.CharField(
+                label="Repo root",
+                max_length=500,
+                required=False,
+                help_text="default the docs folder's grandparent",
+            ),
+            "doc": LinesField(
+                label="Docs",
+                metavar="PATH",
+                required=False,
+                help_text="docs to audit, relative to the docs root (instead of the top N)",
+            ),
+        }
+
+    def scanned(self, run: "Run") -> Scanned:
+        docs = run.params.get("doc") or []
+        detail = f"{len(docs)} doc{'s' if len(docs) != 1 else ''}"
+        if run.params.get("from_run"):
+            detail += f" from {run.params['from_run']}"
+        return Scanned(path=run.params.get("docs_root") or "", detail=detail)
+
+    def text_lines(self, run: "Run") -> list[str]:
+        docs = run.params.get("doc") or []
+        source = f" from {run.params['from_run']}" if run.params.get("from_run") else ""
+        return [f"{len(docs)} docs{source}: {', '.join(docs)}"]
+
+    def history_items(self, run: "Run") -> int | None:
+        return len(run.params.get("doc") or [])
+
+    def history_groups(self, counts: dict[str, int]) -> list[tuple[str, int]]:
+        return [(name, counts[name]) for name in VERDICTS if counts.get(name)]
+
+    def csv_row(self, run: "Run", item: "ItemResult") -> list[Any]:
+        data = item.data or {}
+        return [
+            run.run_id,
+            item.key,
+            item.group,
+            data.get("bad"),
+            data.get("good"),
+            data.get("verified"),
+            data.get("broken"),
+            data.get("revised"),
+        ]

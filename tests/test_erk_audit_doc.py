@@ -1,0 +1,86 @@
+"""``erk run audit-doc``: from a scan's top N or explicit docs, its JSON (each doc's verdict,
+percentages, findings, whether a revision was proposed), and bad arguments refused with exit 2."""
+
+import json
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from runs import engine
+from runs.models import Run
+
+from .conftest import AS_OF
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def erk_cmd(*args) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("erk", *args, stdout=out, stderr=err)
+    return exit_info.value.code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def scan(docs_root, sync_tasks):
+    run = engine.create_run(
+        "audit-scan", {"docs_root": str(docs_root)}, model="local", agents=2, as_of=date.fromisoformat(AS_OF)
+    )
+    return Run.objects.get(pk=run.pk)
+
+
+def test_top_n_from_a_scan_as_json(scan):
+    code, out, err = erk_cmd(
+        "run", "audit-doc", "--from-run", scan.run_id, "--top", "2", "--model", "local", "--json"
+    )
+    assert code == 0, err
+    run_id, payload = out.split("\n", 1)
+    data = json.loads(payload)
+    assert data["run_id"] == run_id and data["status"] == "succeeded" and data["heuristic"] is True
+    top = [item.key for item in sorted(scan.items.all(), key=lambda i: (-i.score, i.position))[:2]]
+    assert list(data["docs"]) == top
+    for doc in top:
+        entry = data["docs"][doc]
+        assert set(entry) >= {"verdict", "bad", "good", "verified", "broken", "findings", "revision_proposed"}
+        assert 0 <= entry["bad"] + entry["good"] <= 100
+
+
+def test_explicit_docs(docs_root, sync_tasks):
+    code, out, err = erk_cmd(
+        "run",
+        "audit-doc",
+        "--docs-root",
+        str(docs_root),
+        "--doc",
+        "cli/flags.md",
+        "arch/overview.md",
+        "--model",
+        "local",
+        "--json",
+    )
+    assert code == 0, err
+    data = json.loads(out.split("\n", 1)[1])
+    assert list(data["docs"]) == ["cli/flags.md", "arch/overview.md"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from-run", "nope"], "no run 'nope'"),
+        (["--from-run", "{scan}", "--top", "0"], "top must be a whole number >= 1, not 0"),
+        (["--docs-root", "{root}", "--doc", "../outside.md"], "is not a doc path inside the docs root"),
+        (
+            ["--docs-root", "{root}", "--doc", "cli/flags.md", "--category", "cli"],
+            "audit-doc does not take --category",
+        ),
+        (["--docs-root", "{root}", "--doc", "cli/flags.md", "--agents", "2"], "decides its own agents"),
+    ],
+)
+def test_bad_arguments_exit_2_and_create_nothing(scan, docs_root, args, message):
+    filled = [{"{scan}": scan.run_id, "{root}": str(docs_root)}.get(a, a) for a in args]
+    before = Run.objects.count()
+    code, out, err = erk_cmd("run", "audit-doc", *filled, "--model", "local")
+    assert code == 2 and err.startswith("erk: ") and message in err, err
+    assert out == "" and Run.objects.count() == before
