@@ -187,6 +187,8 @@ ERKWEB_BATCH_MAX_ATTEMPTS = env_int("ERKWEB_BATCH_MAX_ATTEMPTS", 3, minimum=1)
 ERKWEB_WORKERS = env_int("ERKWEB_WORKERS", 8, minimum=1)
 # Budgets in US dollars (runs/budget.py): a run's default one (the form and `erk run --max-cost` give
 # another), and a cap on what every run created in a calendar month (UTC) spends together. None: no cap.
+# --agents auto never makes a batch of more items than this (runs/agent_count.py).
+ERKWEB_AUTO_MAX_BATCH_ITEMS = env_int("ERKWEB_AUTO_MAX_BATCH_ITEMS", 100, minimum=1)
 ERKWEB_DEFAULT_MAX_COST = env_money("ERKWEB_DEFAULT_MAX_COST")
 ERKWEB_MONTHLY_BUDGET = env_money("ERKWEB_MONTHLY_BUDGET")
 # Gathering (the new-run preview, run creation) stops with a clear message past this many folder entries

@@ -18,6 +18,26 @@ from .operations import get_operation, operations
 from .operations.presentation import ParamField, param_fields
 
 DEFAULT_AGENTS = 5
+AUTO = "auto"
+
+
+class AgentCountField(forms.IntegerField):
+    """A whole number of agents, or ``auto`` (the cheapest count: runs/agent_count.py)."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == AUTO:
+            return AUTO
+        return super().to_python(value)
+
+    def validate(self, value: Any) -> None:
+        if value != AUTO:
+            super().validate(value)
+
+    def run_validators(self, value: Any) -> None:
+        if value != AUTO:
+            super().run_validators(value)
 
 
 def default_model() -> str:
@@ -31,12 +51,12 @@ def _declarations() -> list[tuple[str, dict[str, forms.Field]]]:
     for op in operations():
         fields = dict(op.presentation.form_fields())
         if op.takes_agent_count:
-            fields["agents"] = forms.IntegerField(
+            fields["agents"] = AgentCountField(
                 min_value=1,
                 max_value=64,
-                initial=DEFAULT_AGENTS,
+                initial=AUTO,
                 required=False,
-                help_text="number of batches, one agent each",
+                help_text="number of batches, one agent each; auto: the count that costs least",
             )
         if op.stages > 1:
             for stage in range(1, op.stages + 1):
@@ -101,7 +121,7 @@ class NewRunForm(forms.Form):
         initial = {
             **first.presentation.initial(),
             "operation": first.name,
-            "agents": DEFAULT_AGENTS,
+            "agents": AUTO,
             "model": default_model(),
             "max_cost": settings.ERKWEB_DEFAULT_MAX_COST,
         }
@@ -122,7 +142,8 @@ class NewRunForm(forms.Form):
                 op.name,
                 params,
                 model=data["model"],
-                agents=data.get("agents") or DEFAULT_AGENTS,
+                # An operation that decides its own agents ignores the count.
+                agents=(data.get("agents") or AUTO) if op.takes_agent_count else DEFAULT_AGENTS,
                 as_of=data.get("as_of"),
                 stage_models=stage_models,
                 max_cost=data.get("max_cost"),

@@ -19,16 +19,19 @@ from django.utils import timezone
 import erkweb
 
 from . import budget, driver
+from .agent_count import COMPARED_WITH, AgentChoice, choose_agent_count
 from .claude.endpoint import Endpoint
 from .claude.preflight import endpoint_for_new_run
 from .errors import InputError
-from .estimate import preview_estimate
+from .estimate import estimate, preview_estimate
 from .model_choice import Executor, resolve_model
 from .models import Batch, Run, RunFile, new_run_id
 from .operations import get_operation
 from .operations.base import Operation, Plan
 from .paths import is_relative_path
 from .tools import SEARCH_DOCS_SCHEMA, TOOL_SCHEMAS
+
+AUTO = "auto"  # --agents auto: the cheapest number of batches
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Prepared:
     plan: Plan
     now: datetime
     max_cost: Decimal | None = None  # the run's budget in USD
+    agent_choice: AgentChoice | None = None  # how --agents auto chose ``agents``
 
     def executor_for(self, stage: int) -> Executor:
         return self.stage_executors.get(stage, self.executor)
@@ -53,17 +57,21 @@ def prepare_run(
     params: dict[str, Any],
     *,
     model: str | None,
-    agents: int = 5,
+    agents: int | str = 5,
     as_of: date | None = None,
     stage_models: dict[int, str] | None = None,
     max_cost: Decimal | None = None,
 ) -> Prepared:
-    """Validate, gather and partition, and check the estimate against the budget (``max_cost``, else
+    """Validate, gather and partition (``agents="auto"``: into the cheapest number of batches,
+    runs/agent_count.py), and check the estimate against the budget (``max_cost``, else
     ERKWEB_DEFAULT_MAX_COST) and the month's; raises InputError, with one clear sentence, and creates
     nothing."""
     op = get_operation(operation)
-    if not isinstance(agents, int) or isinstance(agents, bool) or agents < 1:
-        raise InputError(f"agents must be a whole number >= 1, not {agents!r}", field="agents")
+    auto = agents == AUTO
+    if auto and not op.takes_agent_count:
+        raise InputError(f"{op.name} decides its own agents: leave out the agent count", field="agents")
+    if not auto and (not isinstance(agents, int) or isinstance(agents, bool) or agents < 1):
+        raise InputError(f"agents must be a whole number >= 1 or auto, not {agents!r}", field="agents")
     executor = resolve_model(model or op.default_model)
     stage_executors = {}
     for stage, stage_model in (stage_models or {}).items():
@@ -74,19 +82,42 @@ def prepare_run(
     now = timezone.now()
     if max_cost is not None and max_cost <= 0:
         raise InputError(f"the budget must be more than 0 dollars, not {max_cost}", field="max_cost")
-    plan = op.prepare(params, agents=agents, as_of=as_of or now.date())
+    day = as_of or now.date()
+    count = COMPARED_WITH if auto else int(agents)
+    plan = op.prepare(params, agents=count, as_of=day)
     prepared = Prepared(
         op=op,
         executor=executor,
         stage_executors=stage_executors,
         endpoint=endpoint,
-        agents=agents if op.takes_agent_count else len(plan.batches),
+        agents=count if op.takes_agent_count else len(plan.batches),
         plan=plan,
         now=now,
         max_cost=max_cost if max_cost is not None else settings.ERKWEB_DEFAULT_MAX_COST,
     )
+    if auto:
+        prepared = _cheapest_partition(prepared, params, day)
     check_budget(prepared)
     return prepared
+
+
+def _cheapest_partition(prepared: Prepared, params: dict[str, Any], day: date) -> Prepared:
+    """The prepared run with the agent count that costs least by the estimate (offline counts)."""
+    shared_prompt = prepared.op.system_prompt(None, None)
+
+    def cost_of(plan: Plan) -> Decimal:
+        return estimate(plan, prepared.executor_for, shared_prompt).cost_usd
+
+    choice = choose_agent_count(
+        prepared.plan,
+        cost_of,
+        workers=settings.ERKWEB_WORKERS,
+        max_batch_items=settings.ERKWEB_AUTO_MAX_BATCH_ITEMS,
+    )
+    plan = prepared.plan
+    if choice.agents != len(plan.batches):
+        plan = prepared.op.prepare(params, agents=choice.agents, as_of=day)
+    return replace(prepared, plan=plan, agents=choice.agents, agent_choice=choice)
 
 
 def check_budget(prepared: Prepared) -> None:
@@ -111,7 +142,7 @@ def same_items_with(prepared: Prepared, model: str) -> Prepared:
 
 
 def create_run(
-    operation: str, params: dict[str, Any], *, model: str | None, agents: int = 5, **options: Any
+    operation: str, params: dict[str, Any], *, model: str | None, agents: int | str = 5, **options: Any
 ) -> Run:
     return launch(prepare_run(operation, params, model=model, agents=agents, **options))
 
@@ -142,7 +173,8 @@ def launch(prepared: Prepared) -> Run:
             }
             for stage in range(1, stages + 1)
         },
-        "agents": prepared.agents,
+        # "auto -> 4" when --agents auto chose the count
+        "agents": prepared.agent_choice.label if prepared.agent_choice else prepared.agents,
         "max_cost": None if prepared.max_cost is None else str(prepared.max_cost),
         "batches": len(plan.batches),
         "prompt_hash": None,  # set below, from the prompts the batches actually get

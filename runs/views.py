@@ -100,6 +100,7 @@ def _preview(form: NewRunForm) -> dict | None:
         "agent_counts": [(role, roles.count(role)) for role in dict.fromkeys(roles)],
         "batch_sizes": [len(b.inputs) for b in plan.batches],
         "estimates": [(p.executor, preview_estimate(p, shared_prompt)) for p in form.prepared],
+        "agent_choice": prepared.agent_choice,
     }
 
 

@@ -62,7 +62,9 @@ class Command(BaseCommand):
             )
         counted = [op.name for op in operations() if op.takes_agent_count]
         run.add_argument(
-            "--agents", help=f"{', '.join(counted)}: number of batches, one agent each (default 5)"
+            "--agents",
+            help=f"{', '.join(counted)}: number of batches, one agent each, or auto: the count that costs "
+            "least (default 5)",
         )
         defaults = "; ".join(f"{op.name}: {op.default_model}" for op in operations())
         run.add_argument(
@@ -132,7 +134,11 @@ class Command(BaseCommand):
             raise UsageError(f"{op.name} decides its own agents: leave out --agents")
         if o["stage_model"] and op.stages == 1:
             raise UsageError(f"{op.name} has one stage: use --model, not --stage-model")
-        agents = _whole_number(o["agents"], "--agents") if o["agents"] is not None else 5
+        agents: int | str = 5
+        if o["agents"] is not None:
+            agents = (
+                "auto" if o["agents"].strip().lower() == "auto" else _whole_number(o["agents"], "--agents")
+            )
         as_of = _date(o["as_of"]) if o["as_of"] else None
         prepared = engine.prepare_run(
             op.name,
@@ -251,9 +257,9 @@ def _whole_number(raw: str, flag: str) -> int:
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise UsageError(f"{flag} must be a whole number >= 1, not {raw!r}") from None
+        raise UsageError(f"{flag} must be a whole number >= 1 or auto, not {raw!r}") from None
     if value < 1:
-        raise UsageError(f"{flag} must be a whole number >= 1, not {value}")
+        raise UsageError(f"{flag} must be a whole number >= 1 or auto, not {value}")
     return value
 
 
