@@ -8,10 +8,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Func, IntegerField, Q, QuerySet
+from django.db import connection
+from django.db.models import Func, IntegerField, QuerySet
 from django.db.models.fields.json import KeyTransform
 
-from .models import Batch, BatchStatus, ItemResult, Run, RunStatus
+from .models import Batch, BatchStatus, Run, RunSearchTerm
+from .models.search import query_range
 from .operations import operations
 from .operations.presentation import Presentation, Scanned
 
@@ -84,24 +86,49 @@ def run_page_batches(run: Run) -> list[Batch]:
     return list(run.batches.only(*RUN_PAGE_BATCH_FIELDS).annotate(input_count=JSONArrayLength("inputs")))
 
 
+# What a page of the history does not read: the blobs (a run's report, its manifest with every item and
+# the partition, its summary with gather's path lists). The summary keys the presentations ask for come
+# alone, annotated (``history_queryset``).
+HISTORY_DEFERRED = ("report", "manifest", "summary", "error")
+
+
+def _summary_keys() -> list[str]:
+    return list(dict.fromkeys(k for op in operations() for k in op.presentation.history_summary))
+
+
 def history_queryset(params: Mapping[str, str]) -> QuerySet[Run]:
-    """Runs newest first, filtered by operation, model and status, searched by run id or by what they
-    were about (each operation's ``search_params``: the docs folder, the repository, the title...)."""
+    """Runs newest first, filtered by operation, model and status, searched by the start of a word of
+    their run id or of what they were about (each operation's ``search_params``: the docs folder, the
+    repository, the title...; runs/models/search.py). Each filter and the order are an index's."""
     runs = Run.objects.all()
     for key in ("operation", "model", "status"):
         value = (params.get(key) or "").strip()
         if value:
             runs = runs.filter(**{key: value})
-    query = (params.get("q") or "").strip()
-    if query:
-        match = Q(run_id__icontains=query)
-        for name in dict.fromkeys(n for op in operations() for n in op.presentation.search_params):
-            match |= Q(**{f"params__{name}__icontains": query})
-        runs = runs.filter(match)
-    # Meta.ordering does not apply to a GROUP BY query: order explicitly, or pages could overlap. A failed
-    # run keeps its verified batches' items, but shows none (Run.reported_items).
-    done = Q(status=RunStatus.SUCCEEDED)
-    return runs.annotate(item_count=Count("items", filter=done)).order_by("-created_at", "-id")
+    bounds = query_range(params.get("q") or "")
+    if bounds:
+        found = RunSearchTerm.objects.filter(term__gte=bounds[0], term__lt=bounds[1])
+        runs = runs.filter(pk__in=found.values("run_id"))
+    listed = {f"summary_{key}": KeyTransform(key, "summary") for key in _summary_keys()}
+    return runs.defer(*HISTORY_DEFERRED).annotate(**listed).order_by("-created_at", "-id")
+
+
+def model_choices() -> list[str]:
+    """Every model some run used, for the history's filter: one index lookup per distinct model (a
+    loose index scan, on the model index), not a read of every run."""
+    table = connection.ops.quote_name(Run._meta.db_table)
+    sql = f"""
+        WITH RECURSIVE used(model) AS (
+            SELECT MIN(model) FROM {table}
+            UNION ALL
+            SELECT (SELECT MIN(model) FROM {table} WHERE model > used.model) FROM used
+            WHERE used.model IS NOT NULL
+        )
+        SELECT model FROM used WHERE model IS NOT NULL
+    """  # the table name is the model's own, quoted: nothing here comes from a request
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
 
 
 @dataclass
@@ -113,26 +140,22 @@ class HistoryRow:
 
 
 def history_rows(runs: Iterable[Run]) -> list[HistoryRow]:
-    """The history's rows for one page of runs: each operation says what its runs were about and which
-    of its groups to show; the group counts of the whole page come in one query."""
-    runs = list(runs)
-    counts: dict[int, dict[str, int]] = {run.pk: {} for run in runs}
-    shown = ItemResult.objects.filter(run__in=runs, run__status=RunStatus.SUCCEEDED)
-    per_group = shown.values_list("run_id", "group").annotate(n=Count("id"))
-    for run_pk, group, n in per_group.order_by():
-        counts[run_pk][group] = n
+    """The history's rows for one page of runs, from what each run stored when it ended (its item and
+    group counts): each operation says what its runs were about and which of its groups to show."""
     presentations = {op.name: op.presentation for op in operations()}
+    keys = _summary_keys()
     rows = []
     for run in runs:
         # A run of an operation no longer offered is still listed, with what every run has.
         presentation = presentations.get(run.operation, Presentation())
-        known = presentation.history_items(run)
+        summary = {key: getattr(run, f"summary_{key}", None) for key in keys}
+        known = presentation.history_items(summary)
         rows.append(
             HistoryRow(
                 run=run,
                 scanned=presentation.scanned(run),
-                items=known if known is not None else getattr(run, "item_count", 0),
-                groups=presentation.history_groups(counts[run.pk]),
+                items=known if known is not None else run.item_count,
+                groups=presentation.history_groups(dict(run.group_counts)),
             )
         )
     return rows

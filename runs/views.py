@@ -27,6 +27,7 @@ from .operations import get_operation, operation_names, operations, presentation
 from .presenters import (
     history_queryset,
     history_rows,
+    model_choices,
     price_lines,
     progress,
     run_page_batches,
@@ -52,7 +53,7 @@ def history(request):
         "rows": history_rows(page),
         "filters": {key: request.GET.get(key, "") for key in ("operation", "model", "status", "q")},
         "operations": operation_names(),
-        "models": sorted(set(Run.objects.values_list("model", flat=True))),
+        "models": model_choices(),
         "statuses": RunStatus.values,
         "querystring": _querystring(request, exclude="page"),
         "month_spend": month_spend(),

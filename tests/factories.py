@@ -96,4 +96,7 @@ def make_run(
                 group=tier_for(points),
                 data=s,
             )
+        # What the succeed transition stores when a run ends (this run was made succeeded).
+        Run.objects.filter(pk=run.pk).update(**run.listing())
+        run.refresh_from_db()
     return run

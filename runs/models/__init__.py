@@ -8,6 +8,7 @@ from .batch import Batch
 from .cluster import ClusterHeartbeat, Lease
 from .records import ItemResult, RunFile, TranscriptEntry
 from .run import Run, new_run_id
+from .search import RunSearchTerm
 from .status import BATCH_ENDED, BATCH_IN_FLIGHT, BATCH_OPEN, RUN_ACTIVE, RUN_FINISHED, BatchStatus, RunStatus
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Lease",
     "Run",
     "RunFile",
+    "RunSearchTerm",
     "RunStatus",
     "TranscriptEntry",
     "new_run_id",

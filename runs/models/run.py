@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone
@@ -34,12 +34,9 @@ def new_run_id(operation: str, now: datetime | None = None) -> str:
 
 class Run(models.Model):
     run_id = models.CharField(max_length=80, unique=True)
-    operation = models.CharField(max_length=40, db_index=True)
-    # Indexed: the driver's sweep selects the unfinished runs every few seconds.
-    status = models.CharField(
-        max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING, db_index=True
-    )
-    model = models.CharField(max_length=40, db_index=True, help_text="alias or id as the user gave it")
+    operation = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING)
+    model = models.CharField(max_length=40, help_text="alias or id as the user gave it")
     model_id = models.CharField(max_length=80, help_text="the resolved model id, or 'local'")
     agents = models.PositiveIntegerField()
     params = models.JSONField(default=dict, help_text="what the user asked the run to do, normalised")
@@ -64,15 +61,36 @@ class Run(models.Model):
         max_digits=12, decimal_places=6, null=True, blank=True, help_text="the run's budget in USD"
     )
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # What the history lists, stored when the run ends (succeed), so that a page of runs never counts
+    # the items of every run: the items a user is shown (Run.reported_items) and those per group.
+    item_count = models.PositiveIntegerField(default=0)
+    group_counts = models.JSONField(default=dict)
+
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The history's order, alone and after each of its filters, read from an index (no sort, and
+        # page 150 is an index walk); the status one also serves the driver's sweep of unfinished runs.
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="run_newest"),
+            models.Index(fields=["status", "-created_at", "-id"], name="run_status_newest"),
+            models.Index(fields=["operation", "-created_at", "-id"], name="run_operation_newest"),
+            models.Index(fields=["model", "-created_at", "-id"], name="run_model_newest"),
+        ]
 
     def __str__(self) -> str:
         return self.run_id
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:  # however a run is made (launch, a test's factory), the history's search finds it
+            from .search import index_run
+
+            index_run(self)
 
     def get_absolute_url(self) -> str:
         return reverse("runs:detail", args=[self.run_id])
@@ -96,6 +114,12 @@ class Run(models.Model):
         """The items a user is shown: a succeeded run's. A run that failed keeps its verified batches'
         items (the record, which its retry completes), but is never scored as if it were complete."""
         return self.items.all() if self.status == RunStatus.SUCCEEDED else self.items.none()
+
+    def listing(self) -> dict[str, Any]:
+        """What the history lists of the run, from its items: stored by ``succeed`` (one GROUP BY on
+        this run's items, by the index of their run)."""
+        groups = dict(self.items.values_list("group").annotate(n=Count("id")).order_by())
+        return {"item_count": sum(groups.values()), "group_counts": groups}
 
     # --- transitions -------------------------------------------------------------------------------
     def _update(self, query: Q, **fields: Any) -> bool:
@@ -137,9 +161,11 @@ class Run(models.Model):
 
     def succeed(self, *, owner: str, report: str) -> bool:
         """aggregating -> succeeded, only while ``owner`` still holds an unexpired lease: an aggregator
-        that lost its lease to another cannot also finish the run."""
+        that lost its lease to another cannot also finish the run. Its listing is stored with it (its
+        items are all saved: every batch was verified before aggregation began)."""
         return self._update(
             self._holds_lease(owner),
+            **self.listing(),
             status=RunStatus.SUCCEEDED,
             report=report,
             error="",
@@ -174,6 +200,8 @@ class Run(models.Model):
             error="",
             finished_at=None,
             report="",
+            item_count=0,
+            group_counts={},
             **budget,
         )
 
