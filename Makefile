@@ -1,5 +1,5 @@
 # The two commands a user needs: `make run` and `make test`. Both set everything up on first use.
-.PHONY: run test lint format bench setup browsers clean
+.PHONY: run test lint format bench bench-scale setup browsers clean
 
 VENV_PY := .venv/bin/python
 
@@ -23,6 +23,10 @@ lint: setup
 
 bench: setup
 	$(VENV_PY) bench/audit_scan.py
+
+# erkweb at scale (README "Scale"): the history at 10,000 runs, the poll at 100 batches.
+bench-scale: setup
+	$(VENV_PY) bench/scale.py
 
 clean:
 	rm -rf .venv var .pytest_cache

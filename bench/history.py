@@ -156,15 +156,29 @@ def history_timings(runs: int) -> list[tuple[str, tuple]]:
     """The history's pages, each timed: (what, (median, min, max, body))."""
     from django.test import Client
 
+    from runs.models import Run
+
     client = Client(HTTP_HOST="127.0.0.1")
     page_150 = min(150, max(1, runs // 50))
-    return [
+    failed_on_sonnet = {"model": "sonnet", "status": "failed"}
+    timings = [
         ("first page", timed(client, "/")),
-        ("filtered page (model=sonnet, status=failed)", timed(client, "/", {"model": "sonnet", "status": "failed"})),
+        ("filtered page (model=sonnet, status=failed)", timed(client, "/", failed_on_sonnet)),
         (f"page {page_150}", timed(client, "/", {"page": page_150})),
         ("search fragment (q=project-042)", timed(client, "/", {"q": "project-042"}, htmx=True)),
         ("search fragment, every run matching (q=audit)", timed(client, "/", {"q": "audit"}, htmx=True)),
     ]  # fmt: skip
+    # Timed pages that showed the wrong runs would prove nothing: each shows what it should.
+    project_042 = sum(1 for n in range(runs) if n % 300 == 42)
+    shown = {what: body for what, (*_, body) in timings}
+    assert f"({runs} runs)" in shown["first page"]
+    assert f"page {page_150} of " in shown[f"page {page_150}"]
+    assert f"({project_042} runs)" in shown["search fragment (q=project-042)"] or project_042 <= 50
+    assert "/srv/team/project-042/docs" in shown["search fragment (q=project-042)"]
+    assert f"({runs} runs)" in shown["search fragment, every run matching (q=audit)"]
+    filtered = Run.objects.filter(model="sonnet", status="failed").count()
+    assert f"({filtered} runs)" in shown["filtered page (model=sonnet, status=failed)"] or filtered <= 50
+    return timings
 
 
 def seed_polled_run(batches: int, items_per_batch: int = 20):

@@ -59,9 +59,7 @@ def pages(args) -> list[tuple[str, str]]:
     assert "batch 1" in body.lower() or "batch-1" in body or f"/{run.run_id}/batches/1/" in body, (
         "the poll shows the batches"
     )
-    rows.append(
-        (f"run page poll, {args.batches} batches", f"{median:6.1f} ms  ({low:.1f} to {high:.1f})")
-    )
+    rows.append((f"run page poll, {args.batches} batches", f"{median:6.1f} ms  ({low:.1f} to {high:.1f})"))
     rows.append(("  poll / goal", f"{median:.1f} / {POLL_GOAL_MS} ms: {_met(median <= POLL_GOAL_MS)}"))
     return rows
 
