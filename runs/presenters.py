@@ -148,8 +148,9 @@ def history_rows(runs: Iterable[Run]) -> list[HistoryRow]:
     for run in runs:
         # A run of an operation no longer offered is still listed, with what every run has.
         presentation = presentations.get(run.operation, Presentation())
-        summary = {key: getattr(run, f"summary_{key}", None) for key in keys}
-        known = presentation.history_items(summary)
+        # The summary's keys the presentations read, as annotated (the rest was never loaded).
+        run.summary = {key: getattr(run, f"summary_{key}") for key in keys}
+        known = presentation.history_items(run)
         rows.append(
             HistoryRow(
                 run=run,

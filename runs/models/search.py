@@ -12,8 +12,10 @@ default (BINARY), and the "C" collation on PostgreSQL, whose default collation m
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .run import Run
 
@@ -21,10 +23,10 @@ TERM_MAX = 200  # longer values are cut: a query is matched against its first TE
 TOP = "\U0010ffff"  # above every character: q + TOP bounds every term that starts with q
 
 
-class ByteOrderCharField(models.CharField):
+class ByteOrderCharField(models.CharField):  # type: ignore[type-arg]
     """A CharField compared byte by byte on every database (see the module's docstring)."""
 
-    def db_parameters(self, connection):
+    def db_parameters(self, connection: BaseDatabaseWrapper) -> dict[str, Any]:
         params = super().db_parameters(connection)
         if connection.vendor == "postgresql":
             params["collation"] = "C"
@@ -38,7 +40,7 @@ class RunSearchTerm(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "term"], name="unique_term_per_run")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.run_id}: {self.term}"
 
 
@@ -62,7 +64,7 @@ def query_range(query: str) -> tuple[str, str] | None:
     return (start, start + TOP) if start else None
 
 
-def search_texts(run_id: str, params: dict) -> list[str]:
+def search_texts(run_id: str, params: dict[str, Any]) -> list[str]:
     """What a run is found by: its run id and the values of every operation's search params."""
     from runs.operations import operations  # the registry imports the models: import it when used
 

@@ -44,7 +44,7 @@ class Presentation:
     folder: ClassVar[str]  # the operation's template folder, under its package's templates/
     # The params the history's search box looks in (besides the run id).
     search_params: ClassVar[tuple[str, ...]] = ()
-    # The keys of a run's summary that ``history_items`` reads.
+    # The keys of a run's summary that ``history_items`` reads (the history loads those alone).
     history_summary: ClassVar[tuple[str, ...]] = ()
     csv_columns: ClassVar[tuple[str, ...]] = ("run_id", "key", "score", "group")
 
@@ -72,9 +72,9 @@ class Presentation:
         """The lines ``erk show`` prints about the run's inputs, after its first line."""
         return []
 
-    def history_items(self, summary: dict[str, Any]) -> int | None:
-        """The history's item count when the operation knows it before any item is saved, from the
-        run's summary: its ``history_summary`` keys alone (the history never loads a whole summary)."""
+    def history_items(self, run: "Run") -> int | None:
+        """The history's item count when the operation knows it before any item is saved. The history
+        never loads a whole summary: there ``run.summary`` holds the ``history_summary`` keys alone."""
         return None
 
     def history_groups(self, counts: dict[str, int]) -> list[tuple[str, int]]:

@@ -55,8 +55,8 @@ class AuditScanPresentation(Presentation):
             return []
         return [f"scanned {s['scanned']}, skipped {s.get('skipped', 0)}, excluded {s.get('excluded', 0)}"]
 
-    def history_items(self, summary: dict[str, Any]) -> int | None:
-        scanned = summary.get("scanned")
+    def history_items(self, run: "Run") -> int | None:
+        scanned = run.summary.get("scanned")
         return scanned if isinstance(scanned, int) else None
 
     def history_groups(self, counts: dict[str, int]) -> list[tuple[str, int]]:
