@@ -11,9 +11,9 @@ import pytest
 from runs.operations import operation_names
 
 ROOT = Path(__file__).resolve().parent.parent
-# Where operation-specific code belongs, or is allowed: the operations themselves, the tests, the
-# migrations (history), and the simulator's players, which are the operations' simulated twins.
-EXEMPT = ("runs/operations/", "tests/", "runs/migrations/", "runs/simulator/players/", "examples/")
+# Where operation-specific code belongs, or is allowed: the operations themselves (each with its own
+# simulator player), the tests and the migrations (history).
+EXEMPT = ("runs/operations/", "tests/", "runs/migrations/", "examples/")
 # What every module may import from the operations package: the registry, the two interfaces and the
 # template loader.
 SHARED = {

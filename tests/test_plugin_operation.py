@@ -17,9 +17,6 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from runs.models import Run, RunStatus
-from runs.simulator import players
-
-from .wordcount.player import WordCountPlayer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,15 +45,6 @@ def with_word_count():
         yield
 
 
-@pytest.fixture
-def word_count_player():
-    """The simulator plays the operation's agent once the operation registers its player."""
-    player = WordCountPlayer()
-    players.register_player(player)
-    yield player
-    players.PLAYERS.pop(player.marker, None)
-
-
 def form(texts, **fields) -> dict:
     return {"operation": "word-count", "texts_root": str(texts), "agents": "2", "model": "local", **fields}
 
@@ -67,7 +55,7 @@ def test_unregistered_it_is_unknown(client, texts):
     assert 'value="word-count"' not in body and not Run.objects.exists()
 
 
-@pytest.mark.usefixtures("with_word_count", "word_count_player", "sync_tasks", "simulator")
+@pytest.mark.usefixtures("with_word_count", "sync_tasks", "simulator")
 def test_the_whole_stack(client, texts):
     # The form: its own field, in its own fieldset, shown only when it is chosen.
     page = client.get("/runs/new/").content.decode()

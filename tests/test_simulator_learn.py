@@ -15,8 +15,8 @@ from runs.operations.learn import prompts
 from runs.operations.learn.checks import check_file
 from runs.operations.learn.local import analyse
 from runs.operations.learn.parsers import parse_candidates
+from runs.operations.learn.player import OUTSIDE_PATH, WRONG_FINAL
 from runs.simulator.faults import MISBEHAVIOURS
-from runs.simulator.players.learn import OUTSIDE_PATH, WRONG_FINAL
 from runs.simulator.server import start_simulator
 from runs.tools import Toolbox, ToolError
 from tests.simulator_fixtures import EPHEMERAL, MODEL, client, sendable, with_breakpoint
@@ -274,7 +274,7 @@ def test_drift_leaves_the_other_agents_alone(sim, folder):
 
 
 def test_every_misbehaviour_is_known_to_the_learn_player():
-    from runs.simulator.players.learn import LearnPlayer
+    from runs.operations.learn.player import LearnPlayer
 
     assert "drift" in MISBEHAVIOURS
     assert set(MISBEHAVIOURS) <= LearnPlayer.behaviours

@@ -92,6 +92,9 @@ class Operation:
     extra_tool_schemas: ClassVar[tuple[dict[str, Any], ...]] = ()
     # What the pages, the command line, the comparison and the exports show of it (presentation.py).
     presentation: ClassVar["Presentation"]
+    # The dotted path of the runs.simulator.players.Player that plays its agents offline ("" for none):
+    # the simulator plays every registered operation, and knows none of them by name.
+    simulator_player: ClassVar[str] = ""
 
     def prepare(self, params: dict[str, Any], *, agents: int, as_of: date) -> Plan:
         raise NotImplementedError

@@ -68,6 +68,7 @@ def parse_assignment(message: str) -> dict[str, Any] | None:
 
 class WordCount(Operation):
     presentation = WordCountPresentation()
+    simulator_player = "tests.wordcount.player.WordCountPlayer"
     name = "word-count"
     title = "Word count (test-only)"
     stages = 1

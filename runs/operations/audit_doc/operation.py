@@ -35,6 +35,7 @@ LOCAL_MODEL_ID = "local"
 
 class AuditDoc(Operation):
     presentation = AuditDocPresentation()
+    simulator_player = "runs.operations.audit_doc.player.AuditDocPlayer"
     name = "audit-doc"
     title = "Doc audit: the top docs against the code"
     stages = 1

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 class AuditScan(Operation):
     presentation = AuditScanPresentation()
+    simulator_player = "runs.operations.audit_scan.player.AuditScanPlayer"
     name = "audit-scan"
     title = "Doc audit scan"
     stages = 1

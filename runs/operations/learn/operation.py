@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 class Learn(Operation):
     presentation = LearnPresentation()
+    simulator_player = "runs.operations.learn.player.LearnPlayer"
     name = "learn"
     title = "Learn: sessions and diff to a documentation plan"
     stages = 4

@@ -4,14 +4,16 @@ A player is stateless across requests, like a real model: everything it needs (t
 tools answered, the misbehaviour it plays) is read back from the conversation it is sent. It returns
 one assistant turn; the server signs its thinking blocks, applies max_tokens and counts the usage.
 
-To add an operation (say `learn`'s agents): write a Player subclass whose `marker` is the first line of
-that operation's system prompt, and add it to `_builtin_players()` (or call `register_player`).
+Each operation carries its own player (`player.py` in its package, named by `Operation.simulator_player`):
+a Player subclass whose `marker` is the first line of that operation's system prompt. This module is
+what players share (reading the conversation, building a turn); it knows no operation.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from runs.tools import EMPTY_FILE_RESULT
@@ -231,31 +233,26 @@ class PolitePlayer(Player):
         )
 
 
-PLAYERS: dict[str, Player] = {}
 _FALLBACK = PolitePlayer()
-_loaded = False
-
-
-def register_player(player: Player) -> None:
-    PLAYERS[player.marker] = player
-
-
-def _builtin_players() -> list[Player]:
-    # Imported late: the players import the operations' own modules, which need the app's code in place.
-    from .audit_doc import AuditDocPlayer
-    from .audit_scan import AuditScanPlayer
-    from .learn import LearnPlayer
-
-    return [AuditScanPlayer(), LearnPlayer(), AuditDocPlayer()]
 
 
 def players() -> dict[str, Player]:
-    global _loaded
-    if not _loaded:
-        for player in _builtin_players():
-            PLAYERS.setdefault(player.marker, player)
-        _loaded = True
-    return PLAYERS
+    """The player of every registered operation (Operation.simulator_player), by marker."""
+    from django.conf import settings
+
+    return _players_of(tuple(settings.ERKWEB_OPERATIONS))
+
+
+@cache
+def _players_of(operation_paths: tuple[str, ...]) -> dict[str, Player]:
+    # Keyed on the registry's setting, as the registry is; imported late: a player imports its
+    # operation's own modules, which need the app's code in place.
+    from django.utils.module_loading import import_string
+
+    from runs.operations import operations
+
+    found = (import_string(op.simulator_player)() for op in operations() if op.simulator_player)
+    return {player.marker: player for player in found}
 
 
 def find_player(conversation: Conversation) -> Player:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from runs.operations.audit_scan import batchfile, prompts, signals
 from runs.operations.base import final_message
-
-from .. import tokens
-from ..faults import MISBEHAVIOURS
-from . import (
+from runs.simulator import tokens
+from runs.simulator.faults import MISBEHAVIOURS
+from runs.simulator.players import (
     Conversation,
     Player,
     Turn,
@@ -42,7 +42,7 @@ OUTSIDE_PATH = "../../escape.md"
 WRONG_FINAL = "Done! All docs measured."
 
 
-def miscount(record: dict) -> dict:
+def miscount(record: dict[str, Any]) -> dict[str, Any]:
     """About one doc in three gets a few signals wrong, deterministically (the same doc, the same way,
     in every run): what a model that counts by eye does to long docs, code blocks and path checks."""
     digest = hashlib.sha256(record["path"].encode()).digest()
@@ -72,7 +72,7 @@ class AuditScanPlayer(Player):
     marker = prompts.OPERATION_MARKER
     behaviours = frozenset(MISBEHAVIOURS) - {"drift"}  # drift is learn's tripwire JSON only
 
-    def assignment(self, conversation: Conversation):
+    def assignment(self, conversation: Conversation) -> prompts.BatchAssignment | None:
         return prompts.parse_batch_message(conversation.first_user_text)
 
     def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
@@ -95,7 +95,7 @@ class AuditScanPlayer(Player):
         read_failed: list[str] = []
         exists: dict[str, bool] = {}
         read_requested = path_checks_requested = False
-        writes: list[tuple[dict, dict]] = []
+        writes: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for use, result in conversation.tool_results():
             name, tool_input = use.get("name"), use.get("input") or {}
             if name == "read_file":

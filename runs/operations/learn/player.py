@@ -34,15 +34,15 @@ server. Misbehaviours (faults.py) change one step:
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from runs.operations.base import final_message
 from runs.operations.learn import prompts
 from runs.operations.learn.agents import DOCS, HEADINGS, PLAN, TRIPWIRES
 from runs.operations.learn.local import analyse
-
-from .. import tokens
-from ..faults import MISBEHAVIOURS
-from . import (
+from runs.simulator import tokens
+from runs.simulator.faults import MISBEHAVIOURS
+from runs.simulator.players import (
     Conversation,
     Player,
     Turn,
@@ -125,7 +125,7 @@ class LearnPlayer(Player):
     marker = prompts.OPERATION_MARKER
     behaviours = frozenset(MISBEHAVIOURS)
 
-    def assignment(self, conversation: Conversation):
+    def assignment(self, conversation: Conversation) -> prompts.LearnAssignment | None:
         return prompts.parse_batch_message(conversation.first_user_text)
 
     def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
@@ -148,7 +148,7 @@ class LearnPlayer(Player):
         reads: dict[str, str] = {}
         read_failed: list[str] = []
         searches: dict[str, str] = {}
-        writes: list[tuple[dict, dict]] = []
+        writes: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for use, result in conversation.tool_results():
             name, tool_input = use.get("name"), use.get("input") or {}
             if name == "read_file":

@@ -25,9 +25,10 @@ follow the rules from there, so the file still passes verification while its ver
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from runs.operations.audit_doc import local, prompts
-from runs.operations.audit_doc.record import SectionRow, format_audit
+from runs.operations.audit_doc.record import Audit, SectionRow, format_audit
 from runs.operations.audit_doc.search import NO_MATCHES
 from runs.operations.audit_doc.verdict import (
     BROKEN_STATUSES,
@@ -40,10 +41,9 @@ from runs.operations.audit_doc.verdict import (
     REFERENCE_CACHE,
 )
 from runs.operations.base import final_message
-
-from .. import tokens
-from ..faults import MISBEHAVIOURS
-from . import (
+from runs.simulator import tokens
+from runs.simulator.faults import MISBEHAVIOURS
+from runs.simulator.players import (
     Conversation,
     Player,
     Turn,
@@ -71,7 +71,7 @@ MISREAD = {
 }
 
 
-def miscounted(doc: str, found: local.Assessment):
+def miscounted(doc: str, found: local.Assessment) -> Audit:
     """The audit a weaker model writes: one section misread, one finding missed, the rules kept."""
     rows = list(found.rows)
     if rows:
@@ -101,7 +101,7 @@ class AuditDocPlayer(Player):
     marker = prompts.OPERATION_MARKER
     behaviours = frozenset(MISBEHAVIOURS) - {"drift"}  # drift is learn's tripwire JSON only
 
-    def assignment(self, conversation: Conversation):
+    def assignment(self, conversation: Conversation) -> prompts.DocAssignment | None:
         return prompts.parse_doc_message(conversation.first_user_text)
 
     def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
@@ -123,7 +123,7 @@ class AuditDocPlayer(Player):
         read_error = ""
         exists: dict[str, bool] = {}
         searches: dict[str, str] = {}
-        writes: list[tuple[dict, dict]] = []
+        writes: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for use, result in conversation.tool_results():
             name, tool_input = use.get("name"), use.get("input") or {}
             if name == "read_file" and str(tool_input.get("path")) == assignment.read_path:
