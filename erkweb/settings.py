@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "runs",
+    # audit-doc's own table (applied edits); the operation itself is in ERKWEB_OPERATIONS below.
+    "runs.operations.audit_doc",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .operations import operations
 
 app_name = "runs"
 
@@ -15,3 +16,6 @@ urlpatterns = [
     path("runs/<str:run_id>/batches/<int:index>/", views.batch_detail, name="batch"),
     path("compare/", views.compare, name="compare"),
 ]
+# Each operation's own pages and form targets (an operation's package, not this app, knows them).
+for _operation in operations():
+    urlpatterns += _operation.presentation.urls()

@@ -120,6 +120,9 @@ def run_detail(request, run_id):
         # A finished run's page is not polled: its report and groups are read then.
         "report_html": render_markdown(run.report) if succeeded else "",
         "groups": get_operation(run.operation).group_counts(run) if succeeded else {},
+        **(presentation.report_context(run) if succeeded else {}),
+        # What the operations add to a finished run's page (an audit of a scan's docs, say).
+        "panels": [p for op in operations() for p in op.presentation.panels(run)] if run.is_finished else [],
         "stages_graph": _stages_graph(run, batches),
         "price_lines": price_lines(run),
         # A run page that never moves because nothing runs the batches should say so.

@@ -84,3 +84,54 @@ def test_bad_arguments_exit_2_and_create_nothing(scan, docs_root, args, message)
     code, out, err = erk_cmd("run", "audit-doc", *filled, "--model", "local")
     assert code == 2 and err.startswith("erk: ") and message in err, err
     assert out == "" and Run.objects.count() == before
+
+
+@pytest.fixture
+def audit(docs_root, sync_tasks):
+    run = engine.create_run(
+        "audit-doc",
+        {"docs_root": str(docs_root), "doc": ["cli/flags.md", "arch/overview.md"]},
+        model="local",
+        as_of=date.fromisoformat(AS_OF),
+    )
+    return Run.objects.get(pk=run.pk)
+
+
+def test_apply_exits_0_when_all_applied_and_1_on_a_conflict_then_revert(audit, docs_root):
+    flags, overview = docs_root / "cli/flags.md", docs_root / "arch/overview.md"
+    before = flags.read_bytes()
+    code, out, err = erk_cmd("apply", audit.run_id, "--doc", "cli/flags.md", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["exit"] == 0 and [(d["doc"], d["status"], d["result"]) for d in data["docs"]] == [
+        ("cli/flags.md", "applied", "clean")
+    ]
+    assert "audit_result: clean" in flags.read_text()
+
+    overview.write_text(overview.read_text() + "edited meanwhile\n")
+    edited = overview.read_bytes()
+    code, out, _ = erk_cmd("apply", audit.run_id)  # every verified doc
+    assert code == 1
+    assert "already applied: cli/flags.md was applied at" in out
+    assert "conflict: arch/overview.md changed since the audit: nothing written" in out
+    assert overview.read_bytes() == edited
+
+    code, out, _ = erk_cmd("revert", audit.run_id, "--doc", "cli/flags.md")
+    assert code == 0 and out.startswith("reverted: ") and flags.read_bytes() == before
+    code, _, err = erk_cmd("revert", audit.run_id, "--doc", "cli/flags.md")
+    assert code == 2 and "is not applied from" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["apply", "nope"], "no run 'nope'"),
+        (["apply", "{audit}", "--doc", "testing/fixtures.md"], "is not a doc"),
+        (["apply", "{scan}"], "only an audit-doc run's audits apply"),
+        (["revert", "{audit}", "--doc", "arch/overview.md"], "is not applied from"),
+    ],
+)
+def test_apply_and_revert_bad_arguments_exit_2(audit, scan, args, message):
+    filled = [{"{audit}": audit.run_id, "{scan}": scan.run_id}.get(a, a) for a in args]
+    code, out, err = erk_cmd(*filled)
+    assert code == 2 and out == "" and message in err

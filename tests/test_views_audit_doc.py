@@ -49,3 +49,72 @@ def test_a_posted_run_and_its_page(client, scan, docs_root):
     bad = client.post("/runs/new/", {"operation": "audit-doc", "from_run": "nope", "model": "local"})
     assert "no run &#x27;nope&#x27;" in bad.content.decode()
     assert Run.objects.filter(operation="audit-doc").count() == 1
+
+
+HOSTILE = """---
+title: Hostile
+---
+# Hostile <script>alert(1)</script>
+
+The runner lives in src/acme/cli.py.
+
+## Why <b>not</b>
+
+We keep it because two diverged.
+
+## Gone
+
+See src/acme/gone.py <img src=x onerror=alert(1)>.
+"""
+
+
+@pytest.fixture
+def audited(docs_root, sync_tasks):
+    (docs_root / "arch/hostile.md").write_text(HOSTILE)
+    run = engine.create_run(
+        "audit-doc",
+        {"docs_root": str(docs_root), "doc": ["arch/hostile.md", "cli/flags.md"]},
+        model="local",
+        as_of=date.fromisoformat(AS_OF),
+    )
+    return Run.objects.get(pk=run.pk)
+
+
+def test_the_run_page_reviews_each_doc_with_its_diff_escaped(client, audited):
+    page = client.get(f"/runs/{audited.run_id}/").content.decode()
+    assert "<script>alert(1)</script>" not in page and "<img src=x" not in page and "<b>not" not in page
+    assert "<td>Why &lt;b&gt;not&lt;/b&gt;</td>" in page  # a section name, in the Sections table
+    # The proposed change: the broken path marked, one line changed, in both layouts.
+    assert '<td class="dl">See src/acme/gone.py &lt;img src=x onerror=alert(1)&gt;.</td>' in page
+    assert (
+        '<td class="dr">See src/acme/gone.py (broken path) &lt;img src=x onerror=alert(1)&gt;.</td>' in page
+    )
+    assert '<span class="d-added">+ See src/acme/gone.py (broken path) &lt;img' in page
+    assert page.count('class="primary apply"') == 2 and 'id="apply-all"' in page
+    assert "no revision: applying stamps it clean" in page  # flags.md: CONSIDER DELETING
+
+
+def test_apply_conflict_and_revert_from_the_page(client, audited, docs_root):
+    url = f"/runs/{audited.run_id}/audit/"
+    assert client.get(url + "apply/").status_code == 405
+    (docs_root / "cli/flags.md").write_text("# Flags\n\nChanged by hand.\n")
+    response = client.post(url + "apply/", follow=True)  # Apply all verified
+    body = response.content.decode()
+    assert "arch/hostile.md: rewritten and stamped audit_result: edited" in body
+    assert "cli/flags.md changed since the audit: nothing written" in body
+    assert (docs_root / "cli/flags.md").read_text() == "# Flags\n\nChanged by hand.\n"
+    assert "audit_result: edited" in (docs_root / "arch/hostile.md").read_text()
+    assert "changed since the audit: applying it would write nothing" in body
+    assert body.count('class="revert"') == 1
+
+    response = client.post(url + "revert/", {"doc": "arch/hostile.md"}, follow=True)
+    assert "arch/hostile.md: put back as it was before the audit was applied" in response.content.decode()
+    assert (docs_root / "arch/hostile.md").read_text() == HOSTILE
+
+
+def test_apply_needs_the_csrf_token(audited, docs_root):
+    from django.test import Client
+
+    guarded = Client(enforce_csrf_checks=True)
+    assert guarded.post(f"/runs/{audited.run_id}/audit/apply/").status_code == 403
+    assert (docs_root / "arch/hostile.md").read_text() == HOSTILE

@@ -8,10 +8,14 @@ has one, else the generic one in ``templates/runs/operation/<name>.html``. The p
 new-run form says a run will do) and ``compare`` (two of its runs side by side; no generic one).
 """
 
+import argparse
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django import forms
+from django.urls import URLPattern
 
 if TYPE_CHECKING:
     from runs.models import ItemResult, Run
@@ -38,6 +42,32 @@ class Scanned:
 
     path: str  # the folder or repository: shown shortened in the middle, in full on hover
     detail: str = ""  # what narrows it: a category, a title
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block an operation adds to a run's page (its own runs' or another operation's): one of its
+    partials, and what that partial is given (besides ``run``)."""
+
+    template: str  # a partial in the operation's templates folder, "<folder>/<name>.html"
+    context: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+class Output(Protocol):
+    """Where a command prints (``erk``'s stdout)."""
+
+    def write(self, msg: str, /) -> object: ...
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand an operation adds to ``erk``: ``handle(options, stdout)`` returns the exit code and
+    raises ``InputError`` for bad arguments (exit 2, one line on stderr)."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    handle: Callable[[dict[str, Any], Output], int]
 
 
 class Presentation:
@@ -101,6 +131,23 @@ class Presentation:
     def compare_context(self, comparison: Any) -> dict[str, Any]:
         """Anything else the ``compare`` partial needs (rendered markdown, say)."""
         return {}
+
+    # --- what an operation adds to the app -------------------------------------------------------------
+    def report_context(self, run: "Run") -> dict[str, Any]:
+        """Anything else a succeeded run's ``report`` partial needs (read once: the page is not polled)."""
+        return {}
+
+    def panels(self, run: "Run") -> list[Panel]:
+        """Blocks for a finished run's page, any operation's (a scan's page offers to audit its docs)."""
+        return []
+
+    def urls(self) -> list[URLPattern]:
+        """Its own pages and form targets (thin views in its package), served under the app's root."""
+        return []
+
+    def commands(self) -> list[Command]:
+        """Its own ``erk`` subcommands."""
+        return []
 
 
 @dataclass

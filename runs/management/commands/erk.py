@@ -42,9 +42,10 @@ class Command(BaseCommand):
     help = "Start, watch and inspect erkweb runs."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(
-            dest="action", required=True, metavar="{run,show,retry,cancel,export,compare}"
-        )
+        # The operations' own subcommands (erk apply, say), after the ones every run has.
+        added = {cmd.name: cmd for op in operations() for cmd in op.presentation.commands()}
+        names = ["run", "show", "retry", "cancel", "export", "compare", *added]
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{" + ",".join(names) + "}")
 
         run = sub.add_parser("run", help="start a run")
         run.add_argument("operation", help=f"one of: {', '.join(operation_names())}")
@@ -113,9 +114,16 @@ class Command(BaseCommand):
         compare.add_argument("b")
         compare.add_argument("--json", action="store_true")
 
+        for cmd in added.values():
+            cmd.add_arguments(sub.add_parser(cmd.name, help=cmd.help))
+
     def handle(self, *args, **options):
+        added = {cmd.name: cmd for op in operations() for cmd in op.presentation.commands()}
         try:
-            code = getattr(self, f"do_{options['action']}")(options)
+            if options["action"] in added:
+                code = added[options["action"]].handle(options, self.stdout)
+            else:
+                code = getattr(self, f"do_{options['action']}")(options)
         except (InputError, UsageError) as exc:
             self.stderr.write(f"erk: {exc}")
             code = EXIT_USAGE

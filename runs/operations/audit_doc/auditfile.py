@@ -309,3 +309,11 @@ def _check(reader: _Reader, *, doc: str, doc_text: str, repo_root: Path) -> Audi
             raise AuditFileError(f"VERIFIED path {shown(finding.subject)} does not exist in the repo root")
     _check_revised(revised, rules, sections)
     return make_audit(doc, rows, findings, collateral=collateral, summary=summary, revised=revised)
+
+
+def revised_document(text: str) -> str | None:
+    """The revised document of an audit file that verification accepted (``Batch.output``), or None
+    when it holds none: what applying writes."""
+    reader = _Reader(text)
+    start = dict(_headings(reader)).get(REVISED)
+    return None if start is None else _revised(reader, start)

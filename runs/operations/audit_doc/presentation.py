@@ -3,8 +3,12 @@
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.urls import URLPattern, path
 
-from ..presentation import LinesField, Presentation, Scanned
+from ..presentation import Command, LinesField, Presentation, Scanned
+from . import views
+from .commands import COMMANDS
+from .review import review
 from .verdict import VERDICTS
 
 if TYPE_CHECKING:
@@ -84,3 +88,16 @@ class AuditDocPresentation(Presentation):
             data.get("broken"),
             data.get("revised"),
         ]
+
+    # --- what audit-doc adds: reviewing and applying ---------------------------------------------------
+    def report_context(self, run: "Run") -> dict[str, Any]:
+        return {"reviews": review(run)}
+
+    def urls(self) -> list[URLPattern]:
+        return [
+            path("runs/<str:run_id>/audit/apply/", views.apply_docs, name="audit-doc-apply"),
+            path("runs/<str:run_id>/audit/revert/", views.revert_doc, name="audit-doc-revert"),
+        ]
+
+    def commands(self) -> list[Command]:
+        return COMMANDS
