@@ -28,6 +28,11 @@ one in the database and checks where it ends):
     part in the transaction that made it pending): enqueued again once it waited
     ``ERKWEB_CLAIM_TIMEOUT`` unclaimed. A duplicate delivery is refused by the claim.
 
+12. a batch-mode run (``Run.mode`` batch): its batches have no tasks; its own step
+    (runs/claude/batch_mode.py, under a lease) claims the pending ones, submits every waiting turn as one
+    message batch, polls it, and applies its results. A step that died halfway is taken up the next time:
+    a result is applied only by the batch whose saved state awaits it.
+
 Nothing here holds a transaction around an agent or a file read beyond verification's bound.
 """
 
@@ -40,7 +45,17 @@ from django.db import transaction
 from django.db.models.functions import Now
 
 from . import aggregation, budget, faults, queue, verification, workers
-from .models import BATCH_IN_FLIGHT, RUN_ACTIVE, Batch, BatchStatus, ClusterHeartbeat, Run, RunStatus
+from .claude import batch_mode
+from .models import (
+    BATCH_IN_FLIGHT,
+    RUN_ACTIVE,
+    Batch,
+    BatchStatus,
+    ClusterHeartbeat,
+    Run,
+    RunMode,
+    RunStatus,
+)
 from .workers import worker_name
 
 log = logging.getLogger(__name__)
@@ -48,7 +63,7 @@ log = logging.getLogger(__name__)
 MAX_STEPS = 20  # more than a run's stages and transitions can need; a guard against a loop
 HELD = (BatchStatus.RUNNING, BatchStatus.WRITTEN)  # an attempt holds the batch
 HEARTBEATS_KEPT = timedelta(hours=1)
-RUN_FIELDS = ("run_id", "status", "current_stage", "stages", "lease_owner", "lease_expires_at")
+RUN_FIELDS = ("run_id", "status", "mode", "current_stage", "stages", "lease_owner", "lease_expires_at")
 BATCH_FIELDS = (
     "run_id",
     "index",
@@ -126,6 +141,8 @@ def _step(run_pk: int) -> str | None:
     for batch in batches:
         batch.run = run
     if run.status == RunStatus.CANCELLED:
+        if run.mode == RunMode.BATCH:
+            return batch_mode.cancel_leftovers(run_pk)
         return _cancel_leftovers(run, batches)
     if run.status == RunStatus.AGGREGATING:
         return _aggregate(run)
@@ -135,10 +152,16 @@ def _step(run_pk: int) -> str | None:
         return "started stage 1" if start_stage(run, 1) else None
 
     stage = [b for b in batches if b.stage == run.current_stage]
-    live = _live_holders(stage)
-    moved = [line for b in stage if (line := _move_batch(run, b, live))]
-    if moved:
-        return "; ".join(moved)
+    if run.mode == RunMode.BATCH:
+        # No task per batch: the run's own step submits, polls and applies its message batches.
+        moved_on = batch_mode.step(run_pk)
+        if moved_on:
+            return moved_on
+    else:
+        live = _live_holders(stage)
+        moved = [line for b in stage if (line := _move_batch(run, b, live))]
+        if moved:
+            return "; ".join(moved)
     if any(b.status in BATCH_IN_FLIGHT for b in batches):
         return None  # attempts are under way: their tasks call advance when they end
 

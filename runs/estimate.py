@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .claude.pricing import call_cost
+from .claude.pricing import BATCH_TIER, call_cost
 from .model_choice import Executor
+from .models.status import RunMode
 from .operations.base import Plan
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class Counter(Protocol):
 
 
 CHARS_PER_TOKEN = 3.5
+LIVE, BATCH = RunMode.LIVE.value, RunMode.BATCH.value
 ESTIMATED = "an estimate: 3.5 characters a token"
 # What the agent writes, guessed per item and per turn (what the API counts of it is billed as output,
 # then sent back as input): its output file (audit-scan: one 13-line block of about 230 characters per
@@ -93,6 +95,9 @@ class Estimate:
     cost_usd: Decimal
     long_prompt_threshold: int | None
     counted_by: str  # "counted by the API" or what the estimate assumed
+    mode: str = "live"  # the run's mode, whose figure cost_usd is
+    live_cost_usd: Decimal = Decimal(0)  # every turn streamed
+    batch_cost_usd: Decimal = Decimal(0)  # every turn a request of a Message Batch
 
 
 @dataclass
@@ -143,9 +148,14 @@ def estimate(
     tools: list[dict[str, Any]] | None = None,
     counter: Counter | None = None,
     workers: int | None = None,
+    mode: str = LIVE,
 ) -> Estimate:
     """``executor_for(stage)`` gives the model of each stage (learn's tiers can each have their own);
-    ``counter`` counts tokens (preflight.TokenCounter), else they are estimated from characters."""
+    ``counter`` counts tokens (preflight.TokenCounter), else they are estimated from characters.
+    ``cost_usd`` is the figure of ``mode``; both modes' figures are given (``live_cost_usd``,
+    ``batch_cost_usd``): in batch mode every batch's first turn goes out in one message batch, whose
+    requests never read each other's cache writes, so each writes the shared prompt; writes are 1-hour
+    ones, and every price is halved."""
     from django.conf import settings
 
     from .tools import TOOL_SCHEMAS
@@ -158,6 +168,7 @@ def estimate(
     shared_by_model: dict[str, int] = {}
     started_in_stage: dict[int, int] = {}
     batches, total_cost, billed, threshold = [], Decimal(0), 0, None
+    totals = {LIVE: Decimal(0), BATCH: Decimal(0)}
     for n, planned in enumerate(plan.batches, start=1):
         executor = executor_for(planned.stage)
         if executor.is_local:
@@ -176,14 +187,21 @@ def estimate(
         started_in_stage[planned.stage] = started_in_stage.get(planned.stage, 0) + 1
         shared_cached = started_in_stage[planned.stage] > workers
         cache = _Cache(minimum=int(prices.get("min_cacheable_tokens") or 0))
-        prompt, largest, batch_cost = 0, 0, Decimal(0)
+        in_batch = _Cache(minimum=cache.minimum)
+        prompt, largest, live_cost, batched_cost = 0, 0, Decimal(0), Decimal(0)
         for added, output in _batch_calls(shared, message, docs, len(planned.inputs)):
             prompt += added
             usage = {**cache.bill(prompt, shared, shared_cached), "output_tokens": output}
-            batch_cost += call_cost(prices, usage)
+            live_cost += call_cost(prices, usage)
+            batched = {**in_batch.bill(prompt, shared, False), "output_tokens": output}
+            batched.update(cache_write_1h_tokens=batched["cache_write_tokens"], service_tier=BATCH_TIER)
+            batched_cost += call_cost(prices, batched)
             billed += prompt
             largest = max(largest, prompt)
+        batch_cost = batched_cost if mode == BATCH else live_cost
         total_cost += batch_cost
+        totals[LIVE] += live_cost
+        totals[BATCH] += batched_cost
         batch_threshold = prices.get("long_prompt_threshold")
         batches.append(
             BatchEstimate(
@@ -202,6 +220,9 @@ def estimate(
         cost_usd=total_cost.quantize(Decimal("0.0001")),
         long_prompt_threshold=threshold,
         counted_by=counter.label,
+        mode=mode,
+        live_cost_usd=totals[LIVE].quantize(Decimal("0.0001")),
+        batch_cost_usd=totals[BATCH].quantize(Decimal("0.0001")),
     )
 
 
@@ -225,12 +246,15 @@ def preview_estimate(prepared: Prepared, system_prompt: str) -> Estimate:
     from .tools import TOOL_SCHEMAS
 
     tools = [*TOOL_SCHEMAS, *prepared.op.extra_tool_schemas]
+    mode = prepared.mode
     endpoint = prepared.endpoint
     if endpoint is not None and not endpoint.simulator:
         counter = TokenCounter(make_client(endpoint, timeout=15.0))
         try:
-            return estimate(prepared.plan, prepared.executor_for, system_prompt, tools=tools, counter=counter)
+            return estimate(
+                prepared.plan, prepared.executor_for, system_prompt, tools=tools, counter=counter, mode=mode
+            )
         except Exception as exc:
             if classify(exc) is None:
                 raise
-    return estimate(prepared.plan, prepared.executor_for, system_prompt, tools=tools)
+    return estimate(prepared.plan, prepared.executor_for, system_prompt, tools=tools, mode=mode)

@@ -75,6 +75,14 @@ class NewRunForm(forms.Form):
     compare_model = forms.ChoiceField(
         required=False, label="Compare with", help_text="also run this model on the same items, side by side"
     )
+    mode = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("live", "live: every turn streamed as it comes"),
+            ("batch", "batch: the Message Batches API, half price, slower"),
+        ],
+        help_text="batch mode needs a Claude model",
+    )
     max_cost = forms.DecimalField(
         required=False,
         min_value=Decimal("0.000001"),
@@ -147,6 +155,7 @@ class NewRunForm(forms.Form):
                 as_of=data.get("as_of"),
                 stage_models=stage_models,
                 max_cost=data.get("max_cost"),
+                mode=data.get("mode") or "live",
             )
             self.prepared = [prepared]
             if data.get("compare_model"):

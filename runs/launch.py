@@ -25,7 +25,7 @@ from .claude.preflight import endpoint_for_new_run
 from .errors import InputError
 from .estimate import estimate, preview_estimate
 from .model_choice import Executor, resolve_model
-from .models import Batch, Run, RunFile, new_run_id
+from .models import Batch, Run, RunFile, RunMode, new_run_id
 from .operations import get_operation
 from .operations.base import Operation, Plan
 from .paths import is_relative_path
@@ -47,6 +47,7 @@ class Prepared:
     now: datetime
     max_cost: Decimal | None = None  # the run's budget in USD
     agent_choice: AgentChoice | None = None  # how --agents auto chose ``agents``
+    mode: str = RunMode.LIVE  # live, or batch: every turn a request of a Message Batch
 
     def executor_for(self, stage: int) -> Executor:
         return self.stage_executors.get(stage, self.executor)
@@ -61,6 +62,7 @@ def prepare_run(
     as_of: date | None = None,
     stage_models: dict[int, str] | None = None,
     max_cost: Decimal | None = None,
+    mode: str = RunMode.LIVE,
 ) -> Prepared:
     """Validate, gather and partition (``agents="auto"``: into the cheapest number of batches,
     runs/agent_count.py), and check the estimate against the budget (``max_cost``, else
@@ -78,7 +80,14 @@ def prepare_run(
         if stage not in range(1, op.stages + 1):
             raise InputError(f"{op.name} has stages 1 to {op.stages}, not {stage}", field="stage_models")
         stage_executors[stage] = resolve_model(stage_model)
-    endpoint = endpoint_for_new_run([executor, *stage_executors.values()])
+    if mode not in RunMode.values:
+        raise InputError(f"the mode must be {' or '.join(RunMode.values)}, not {mode!r}", field="mode")
+    stage_list = [executor, *stage_executors.values()]
+    if mode == RunMode.BATCH and all(e.is_local for e in stage_list):
+        raise InputError(
+            "batch mode sends turns to the Message Batches API: pick a Claude model", field="mode"
+        )
+    endpoint = endpoint_for_new_run(stage_list)
     now = timezone.now()
     if max_cost is not None and max_cost <= 0:
         raise InputError(f"the budget must be more than 0 dollars, not {max_cost}", field="max_cost")
@@ -94,6 +103,7 @@ def prepare_run(
         plan=plan,
         now=now,
         max_cost=max_cost if max_cost is not None else settings.ERKWEB_DEFAULT_MAX_COST,
+        mode=mode,
     )
     if auto:
         prepared = _cheapest_partition(prepared, params, day)
@@ -106,7 +116,7 @@ def _cheapest_partition(prepared: Prepared, params: dict[str, Any], day: date) -
     shared_prompt = prepared.op.system_prompt(None, None)
 
     def cost_of(plan: Plan) -> Decimal:
-        return estimate(plan, prepared.executor_for, shared_prompt).cost_usd
+        return estimate(plan, prepared.executor_for, shared_prompt, mode=prepared.mode).cost_usd
 
     choice = choose_agent_count(
         prepared.plan,
@@ -176,6 +186,7 @@ def launch(prepared: Prepared) -> Run:
         # "auto -> 4" when --agents auto chose the count
         "agents": prepared.agent_choice.label if prepared.agent_choice else prepared.agents,
         "max_cost": None if prepared.max_cost is None else str(prepared.max_cost),
+        "mode": prepared.mode,
         "batches": len(plan.batches),
         "prompt_hash": None,  # set below, from the prompts the batches actually get
         "items": plan.items,
@@ -198,6 +209,7 @@ def launch(prepared: Prepared) -> Run:
             model_id=executor.model_id,
             agents=prepared.agents,
             max_cost=prepared.max_cost,
+            mode=prepared.mode,
             params=plan.params,
             manifest=manifest,
             summary=plan.summary,

@@ -66,7 +66,7 @@ class JSONArrayLength(Func):
 RUN_PAGE_RUN_FIELDS = (
     "run_id", "operation", "status", "model", "model_id", "agents", "params", "stages", "current_stage",
     "error", "used_simulator", "api_base_url", "input_tokens", "output_tokens", "cache_write_tokens",
-    "cache_read_tokens", "cost_usd", "max_cost", "created_at", "started_at", "finished_at",
+    "cache_read_tokens", "cost_usd", "max_cost", "mode", "created_at", "started_at", "finished_at",
 )  # fmt: skip
 RUN_PAGE_BATCH_FIELDS = (
     "run_id", "index", "stage", "role", "status", "attempts", "turns", "input_tokens", "output_tokens",

@@ -31,6 +31,10 @@ def send(batch: Batch) -> None:
     """Enqueue the task of ``batch``, just made pending in the caller's transaction."""
     from django_q.tasks import async_task
 
+    from .models import RunMode
+
+    if batch.run.mode == RunMode.BATCH:
+        return  # a batch-mode run's batches have no task: its message-batch step takes them (driver)
     run_id = batch.run.run_id
     name = f"{run_id}-batch-{batch.index}"
     if transactional():

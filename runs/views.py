@@ -22,7 +22,7 @@ from .errors import InputError
 from .estimate import preview_estimate
 from .export import EXPORT_FORMATS, export_filename, export_run
 from .forms import NewRunForm
-from .models import Batch, BatchStatus, Run, RunStatus
+from .models import Batch, BatchStatus, Run, RunMode, RunStatus
 from .operations import get_operation, operation_names, operations, presentation_of
 from .presenters import (
     history_queryset,
@@ -125,6 +125,7 @@ def run_detail(request, run_id):
         "panels": [p for op in operations() for p in op.presentation.panels(run)] if run.is_finished else [],
         "stages_graph": _stages_graph(run, batches),
         "price_lines": price_lines(run),
+        "message_batches": list(run.message_batches.all()) if run.mode == RunMode.BATCH else [],
         # A run page that never moves because nothing runs the batches should say so.
         "no_cluster": not run.is_finished and not cluster_alive(),
         "export_formats": list(EXPORT_FORMATS),

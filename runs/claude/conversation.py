@@ -47,7 +47,14 @@ def sendable(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [b for b in blocks if not (b.get("type") == "text" and not str(b.get("text", "")).strip())]
 
 
-def with_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def cache_control(ttl: str = "") -> dict[str, Any]:
+    """A breakpoint: the default 5-minute TTL, or ``"1h"`` (batch mode: a turn's message batch can take
+    longer than 5 minutes; https://platform.claude.com/docs/en/build-with-claude/prompt-caching, 1-hour
+    cache duration)."""
+    return {"type": "ephemeral", "ttl": ttl} if ttl else dict(EPHEMERAL)
+
+
+def with_breakpoints(messages: list[dict[str, Any]], ttl: str = "") -> list[dict[str, Any]]:
     """The messages to send, with cache breakpoints on the last block of the two newest user messages.
 
     The newest one caches this turn for the next; the one before it is where the previous turn's cache
@@ -60,7 +67,7 @@ def with_breakpoints(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         marked = copy.deepcopy(sent[i])
         if isinstance(marked["content"], str):
             marked["content"] = [{"type": "text", "text": marked["content"]}]
-        marked["content"][-1]["cache_control"] = EPHEMERAL
+        marked["content"][-1]["cache_control"] = cache_control(ttl)
         sent[i] = marked
     return sent
 
@@ -89,6 +96,7 @@ class Conversation:
     counted_prompt: int = 0
     counted_messages: int = 0
     sent_max_tokens: int = 0  # what the last request asked for (the context window can leave less)
+    cache_ttl: str = ""  # "" (5 minutes) or "1h", on every breakpoint
 
     @classmethod
     def start(
@@ -101,15 +109,17 @@ class Conversation:
         user_message: str,
         tools: list[dict[str, Any]],
         expected_final: str,
+        cache_ttl: str = "",
     ) -> "Conversation":
         return cls(
             model=model,
             max_tokens=max_tokens,
             max_turns=max_turns,
-            system=[{"type": "text", "text": system, "cache_control": EPHEMERAL}],
+            system=[{"type": "text", "text": system, "cache_control": cache_control(cache_ttl)}],
             tools=list(tools),
             messages=[{"role": "user", "content": [{"type": "text", "text": user_message}]}],
             expected_final=expected_final,
+            cache_ttl=cache_ttl,
         )
 
     # --- the next request -----------------------------------------------------------------------------
@@ -122,7 +132,7 @@ class Conversation:
             "max_tokens": self.sent_max_tokens,
             "system": self.system,
             "tools": self.tools,
-            "messages": with_breakpoints(self.messages),
+            "messages": with_breakpoints(self.messages, self.cache_ttl),
         }
 
     def prompt_estimate(self) -> int:

@@ -6,10 +6,20 @@ whether they won (see run.py and batch.py for the rules, fencing among them).
 
 from .batch import Batch
 from .cluster import ClusterHeartbeat, Lease
+from .message_batch import MessageBatch
 from .records import ItemResult, RunFile, TranscriptEntry
 from .run import Run, new_run_id
 from .search import RunSearchTerm
-from .status import BATCH_ENDED, BATCH_IN_FLIGHT, BATCH_OPEN, RUN_ACTIVE, RUN_FINISHED, BatchStatus, RunStatus
+from .status import (
+    BATCH_ENDED,
+    BATCH_IN_FLIGHT,
+    BATCH_OPEN,
+    RUN_ACTIVE,
+    RUN_FINISHED,
+    BatchStatus,
+    RunMode,
+    RunStatus,
+)
 
 __all__ = [
     "BATCH_ENDED",
@@ -22,8 +32,10 @@ __all__ = [
     "ClusterHeartbeat",
     "ItemResult",
     "Lease",
+    "MessageBatch",
     "Run",
     "RunFile",
+    "RunMode",
     "RunSearchTerm",
     "RunStatus",
     "TranscriptEntry",

@@ -62,6 +62,8 @@ class Batch(models.Model):
     # The record: the verified output file's content, saved by verification (from any host).
     output = models.TextField(blank=True)
     output_sha256 = models.CharField(max_length=64, blank=True)
+    # Batch mode: the agent's conversation between turns (runs/claude/batch_mode.py); empty otherwise.
+    conversation = models.JSONField(default=dict, blank=True)
     rejected_output = models.TextField(
         blank=True, help_text="the start of an output file that failed verification, as safe text"
     )
@@ -208,19 +210,30 @@ class Batch(models.Model):
         return self._update(query, status=BatchStatus.CANCELLED, finished_at=Now())
 
     # --- what an attempt records as it goes ----------------------------------------------------------
+    def save_conversation(self, attempt: int, state: dict[str, Any]) -> bool:
+        """Batch mode keeps the agent's conversation between turns in the row, fenced like every write."""
+        return self._update(self._held(attempt, BatchStatus.RUNNING), conversation=state)
+
     def record_turn(
-        self, attempt: int, *, usage: dict[str, Any], cost: Decimal, entries: list[dict[str, Any]]
+        self,
+        attempt: int,
+        *,
+        usage: dict[str, Any],
+        cost: Decimal,
+        entries: list[dict[str, Any]],
+        conversation: dict[str, Any] | None = None,
     ) -> bool:
         """Add API usage (to the batch and its run) and append transcript entries (``turns`` counts the
-        responses among them), in one transaction; False, with nothing changed, when attempt ``attempt``
-        no longer holds the batch."""
+        responses among them), in one transaction, with batch mode's ``conversation`` state when given;
+        False, with nothing changed, when attempt ``attempt`` no longer holds the batch."""
         from .records import TranscriptEntry, storable
 
         increments = {name: F(name) + usage.get(name, 0) for name in USAGE_FIELDS}
         turns = sum(entry.get("role") == "assistant" for entry in entries)
+        state = {} if conversation is None else {"conversation": conversation}
         with transaction.atomic():
             changed = Batch.objects.filter(self._held(attempt, BatchStatus.RUNNING), pk=self.pk).update(
-                turns=F("turns") + turns, cost_usd=F("cost_usd") + cost, **increments
+                turns=F("turns") + turns, cost_usd=F("cost_usd") + cost, **increments, **state
             )
             if not changed:
                 return False

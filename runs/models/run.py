@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone
 
-from .status import RUN_ACTIVE, RUN_FINISHED, RunStatus
+from .status import RUN_ACTIVE, RUN_FINISHED, RunMode, RunStatus
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -36,6 +36,7 @@ class Run(models.Model):
     run_id = models.CharField(max_length=80, unique=True)
     operation = models.CharField(max_length=40)
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.PENDING)
+    mode = models.CharField(max_length=10, choices=RunMode.choices, default=RunMode.LIVE)
     model = models.CharField(max_length=40, help_text="alias or id as the user gave it")
     model_id = models.CharField(max_length=80, help_text="the resolved model id, or 'local'")
     agents = models.PositiveIntegerField()

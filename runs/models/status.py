@@ -30,3 +30,11 @@ BATCH_OPEN = (BatchStatus.WAITING, BatchStatus.PENDING, BatchStatus.RUNNING, Bat
 # Open and started: a run cannot be failed or finished while one of these remains.
 BATCH_IN_FLIGHT = (BatchStatus.PENDING, BatchStatus.RUNNING, BatchStatus.WRITTEN)
 BATCH_ENDED = (BatchStatus.VERIFIED, BatchStatus.FAILED, BatchStatus.CANCELLED)
+
+
+class RunMode(models.TextChoices):
+    """How a run's agents reach the API: each turn streamed as it comes, or every turn of a stage's agents
+    as one request of a Message Batch (half price, answered within 24 hours; runs/claude/batch_mode.py)."""
+
+    LIVE = "live", "live"
+    BATCH = "batch", "batch"

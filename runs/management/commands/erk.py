@@ -86,6 +86,12 @@ class Command(BaseCommand):
         )
         run.add_argument("--max-cost", metavar="USD", help=BUDGET_HELP)
         run.add_argument(
+            "--mode",
+            default="live",
+            help="live (every turn streamed; the default) or batch (every turn a request of a Message Batch, "
+            "at half price)",
+        )
+        run.add_argument(
             "--wait", action="store_true", help="wait for the run to end; exit 0 only if it succeeded"
         )
         run.add_argument("--json", action="store_true", help="print the run as one JSON object, last")
@@ -156,6 +162,7 @@ class Command(BaseCommand):
             as_of=as_of,
             stage_models=_stage_models(o["stage_model"]),
             max_cost=parse_budget(o["max_cost"]),
+            mode=o["mode"],
         )
         if o["wait"] and not wait_for_cluster(timeout=CLUSTER_WAIT):
             raise UsageError(

@@ -1,0 +1,48 @@
+"""A message batch: one request to the Message Batches API holding the next turn of many of a run's
+agents (batch mode, runs/claude/batch_mode.py), as erkweb last saw it."""
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+from .run import Run
+
+
+class MessageBatch(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="message_batches")
+    stage = models.PositiveSmallIntegerField()
+    api_id = models.CharField(max_length=120, unique=True, help_text="the API's msgbatch_... id")
+    # The API's processing_status (in_progress, canceling, ended) and request_counts, when last retrieved.
+    processing_status = models.CharField(max_length=20, default="in_progress")
+    request_counts = models.JSONField(default=dict)
+    # custom_id -> [batch index, attempt]: whose turn each request is.
+    requests = models.JSONField(default=dict)
+    results_taken = models.BooleanField(default=False, help_text="its results were read and applied")
+    created_at = models.DateTimeField(db_default=Now())
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.api_id
+
+    @property
+    def request_total(self) -> int:
+        return len(self.requests)
+
+    def saw(self, processing_status: str, request_counts: dict[str, Any]) -> None:
+        """What a retrieve said (not a transition: the API decides the status)."""
+        ended = {"ended_at": Now()} if processing_status == "ended" else {}
+        MessageBatch.objects.filter(pk=self.pk).update(
+            processing_status=processing_status, request_counts=request_counts, **ended
+        )
+        self.processing_status, self.request_counts = processing_status, request_counts
+
+    def take_results(self) -> bool:
+        """Its results are applied once: whoever marks it first (under the run's message-batch lease)."""
+        return bool(
+            MessageBatch.objects.filter(Q(results_taken=False), pk=self.pk).update(results_taken=True)
+        )

@@ -1,0 +1,171 @@
+"""Batch mode (runs/claude/batch_mode.py): every turn of a stage's agents as one request of a Message
+Batch, through the simulator's Message Batches API, driven by the driver's step as the sweep would.
+
+What the docs say, and each test holds it to:
+- https://platform.claude.com/docs/en/build-with-claude/batch-processing: results come as JSON Lines in
+  no promised order, matched by ``custom_id`` (the simulator returns them reversed); a request can end
+  ``errored`` or ``expired``; cancelling a batch ends its unprocessed requests ``canceled``; batch requests
+  cost 50% of the standard prices, and batch discounts stack with prompt caching;
+- https://platform.claude.com/docs/en/build-with-claude/prompt-caching: the 1-hour cache duration
+  (``"ttl": "1h"``), written at 2x the input price, for batches that take longer than 5 minutes.
+"""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from runs import engine
+from runs.claude.pricing import CENT_PRECISION, MILLION, call_cost, long_prompt_multiplier, prompt_tokens
+from runs.models import BatchStatus, ItemResult, MessageBatch, Run, RunStatus, TranscriptEntry
+
+from .conftest import AS_OF
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def start(docs_root, *, mode="batch", model="haiku", agents=2, **options):
+    return engine.create_run(
+        "audit-scan",
+        {"docs_root": str(docs_root)},
+        model=model,
+        agents=agents,
+        as_of=date.fromisoformat(AS_OF),
+        mode=mode,
+        **options,
+    )
+
+
+def drive(run, simulator, rounds=40) -> Run:
+    """What the sweep does every few seconds, with the simulator's clock moved on in between."""
+    for _ in range(rounds):
+        engine.advance(run.pk)
+        run = Run.objects.get(pk=run.pk)
+        if run.is_finished:
+            return run
+        simulator.advance_clock(1)
+    raise AssertionError(f"{run.run_id} did not finish: {run.status}")
+
+
+def turn_usages(run):
+    return [e.content["usage"] for e in TranscriptEntry.objects.filter(batch__run=run, role="assistant")]
+
+
+def normal_price(prices, usage) -> Decimal:
+    """The same usage at the standard (non-batch) rates, from the price table, unrounded."""
+    rate = long_prompt_multiplier(prices, prompt_tokens(usage)) / MILLION
+    writes = usage["cache_write_tokens"]
+    return rate * (
+        usage["input_tokens"] * Decimal(str(prices["input"]))
+        + usage["output_tokens"] * Decimal(str(prices["output"]))
+        + (writes - usage["cache_write_1h_tokens"]) * Decimal(str(prices["cache_write_5m"]))
+        + usage["cache_write_1h_tokens"] * Decimal(str(prices["cache_write_1h"]))
+        + usage["cache_read_tokens"] * Decimal(str(prices["cache_read"]))
+    )
+
+
+def test_a_batch_mode_run_agrees_with_local_and_bills_half_of_its_usage(docs_root, sync_tasks, simulator):
+    local = start(docs_root, mode="live", model="local")
+    run = drive(start(docs_root), simulator)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.mode == "batch" and run.manifest["mode"] == "batch"
+    assert {i.key: i.data for i in ItemResult.objects.filter(run=run)} == {
+        i.key: i.data for i in ItemResult.objects.filter(run=local)
+    }
+    # One message batch a turn, holding that turn of both agents; every batch took its 4 turns there.
+    message_batches = list(MessageBatch.objects.filter(run=run))
+    assert [mb.request_total for mb in message_batches] == [2, 2, 2, 2]
+    assert all(mb.processing_status == "ended" and mb.results_taken for mb in message_batches)
+    assert all(mb.request_counts["succeeded"] == 2 for mb in message_batches)
+    assert [b.turns for b in run.batches.all()] == [4, 4]
+
+    prices = run.manifest["stage_models"]["1"]["prices"]
+    usages = turn_usages(run)
+    assert len(usages) == 8 and all(u["service_tier"] == "batch" for u in usages)
+    # Every cache write is a 1-hour one, and the docs written in one turn are read back in the next.
+    assert all(u["cache_write_1h_tokens"] == u["cache_write_tokens"] for u in usages)
+    assert (
+        sum(u["cache_write_tokens"] for u in usages) > 0 and sum(u["cache_read_tokens"] for u in usages) > 0
+    )
+    # The bill is half of the same usage at the standard rates, call by call (each rounded to $0.000001).
+    halves = [(normal_price(prices, u) / 2).quantize(CENT_PRECISION) for u in usages]
+    assert run.cost_usd == sum(halves) == sum(call_cost(prices, u) for u in usages)
+
+
+def test_the_run_page_shows_the_mode_and_each_message_batch(client, docs_root, sync_tasks, simulator):
+    run = drive(start(docs_root), simulator)
+    page = client.get(f"/runs/{run.run_id}/").content.decode()
+    assert "batch (Message Batches API, half price)" in page
+    first = MessageBatch.objects.filter(run=run).first()
+    assert f"<code>{first.api_id}</code>" in page and page.count('id="message-batch-') == 4
+
+
+@pytest.mark.parametrize("behaviour", ["overloaded", "batch-expire"])
+def test_an_errored_or_expired_request_is_resubmitted(docs_root, sync_tasks, simulator, behaviour):
+    simulator.set_rules([{"behaviour": behaviour, "batch": 2, "times": 1}])
+    run = drive(start(docs_root), simulator)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    kind = "errored" if behaviour == "overloaded" else "expired"
+    assert any(mb.request_counts.get(kind) == 1 for mb in MessageBatch.objects.filter(run=run))
+    errors = [e.content["text"] for e in TranscriptEntry.objects.filter(batch__run=run, role="error")]
+    assert len(errors) == 1 and errors[0].endswith("; resubmitted")
+    assert MessageBatch.objects.filter(run=run).count() == 5  # batch 2's first turn went out twice
+
+
+def test_an_agent_that_misbehaves_fails_its_batch_by_name(docs_root, sync_tasks, simulator):
+    simulator.set_rules([{"behaviour": "max-tokens", "batch": 1}])
+    run = drive(start(docs_root), simulator)
+    assert run.status == RunStatus.FAILED
+    failed = run.batches.get(index=1)
+    assert failed.status == BatchStatus.FAILED and failed.failure_reason.startswith("truncated")
+    assert run.batches.get(index=2).status == BatchStatus.VERIFIED
+
+
+def test_cancelling_the_run_cancels_its_message_batch(docs_root, sync_tasks, simulator):
+    run = start(docs_root)
+    engine.advance(run.pk)  # the first turns go out
+    open_batch = MessageBatch.objects.get(run=run)
+    assert open_batch.processing_status == "in_progress"
+    assert engine.cancel_run(Run.objects.get(pk=run.pk))
+    engine.advance(run.pk)
+    run = Run.objects.get(pk=run.pk)
+    assert run.status == RunStatus.CANCELLED
+    assert [b.status for b in run.batches.all()] == [BatchStatus.CANCELLED] * 2
+    import anthropic
+
+    seen = anthropic.Anthropic(base_url=simulator.url, api_key="x").messages.batches.retrieve(
+        open_batch.api_id
+    )
+    assert seen.processing_status in ("canceling", "ended") and seen.cancel_initiated_at is not None
+
+
+def test_batch_mode_needs_a_claude_model_and_a_known_mode(docs_root):
+    from runs.errors import InputError
+
+    with pytest.raises(InputError, match="pick a Claude model"):
+        start(docs_root, model="local")
+    with pytest.raises(InputError, match="the mode must be live or batch"):
+        start(docs_root, mode="fast")
+
+
+def test_a_budget_stops_a_batch_mode_run_before_a_turn_could_cross_it(
+    docs_root, sync_tasks, simulator, settings
+):
+    from runs.budget import BUDGET_REACHED
+    from runs.estimate import preview_estimate
+
+    settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS = 1024
+    prepared = engine.prepare_run(
+        "audit-scan",
+        {"docs_root": str(docs_root)},
+        model="haiku",
+        agents=2,
+        as_of=date.fromisoformat(AS_OF),
+        mode="batch",
+    )
+    estimate = preview_estimate(prepared, prepared.op.system_prompt(None, None))
+    assert estimate.cost_usd == estimate.batch_cost_usd < estimate.live_cost_usd
+    # Enough for the estimate, not for the worst case of every turn on top of what was spent.
+    run = drive(start(docs_root, max_cost=estimate.cost_usd), simulator)
+    assert run.status == RunStatus.FAILED and run.error.startswith(f"{BUDGET_REACHED}: ")
+    assert run.cost_usd <= run.max_cost  # one message batch at a time: every check saw all the spend
