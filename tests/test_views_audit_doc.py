@@ -1,6 +1,7 @@
 """audit-doc in the browser's pages: the new-run form and its preview (with the cost estimate), a
 posted run, its run page."""
 
+import re
 from datetime import date
 
 import pytest
@@ -118,3 +119,42 @@ def test_apply_needs_the_csrf_token(audited, docs_root):
     guarded = Client(enforce_csrf_checks=True)
     assert guarded.post(f"/runs/{audited.run_id}/audit/apply/").status_code == 403
     assert (docs_root / "arch/hostile.md").read_text() == HOSTILE
+
+
+def test_a_scans_page_offers_audit_top_n_with_estimates_and_a_checkbox_per_doc(client, scan, simulator):
+    page = client.get(f"/runs/{scan.run_id}/").content.decode()
+    assert (
+        'value="10" id="audit-top-n"' in page
+        and '<option value="local">local heuristic (no LLM, free)' in page
+    )
+    ranked = sorted(scan.items.all(), key=lambda i: (-i.score, i.position))
+    # One checkbox per scanned doc, in the ranking's order.
+    order = [page.index(f'name="doc" value="{item.key}"') for item in ranked]
+    assert order == sorted(order) and len(order) == scan.items.count()
+    assert 'id="audit-estimate">Top 10, estimated: haiku $' in page
+    costs = dict(
+        re.findall(r"(haiku|sonnet|opus) \$([0-9.]+)", page.split('id="audit-estimate"')[1].split("</p>")[0])
+    )
+    # Priced per token, the larger models cost more for the same docs.
+    assert 0 < float(costs["haiku"]) < float(costs["sonnet"]) < float(costs["opus"])
+
+    response = client.post(f"/runs/{scan.run_id}/audit/start/", {"pick": "top", "top": "2", "model": "local"})
+    audit = Run.objects.get(operation="audit-doc")
+    assert response["Location"] == f"/runs/{audit.run_id}/"
+    assert audit.params["doc"] == [i.key for i in ranked[:2]] and audit.params["from_run"] == scan.run_id
+
+    picked = [ranked[-1].key, ranked[0].key]
+    client.post(
+        f"/runs/{scan.run_id}/audit/start/", {"pick": "ticked", "doc": picked, "model": "local", "top": "2"}
+    )
+    assert Run.objects.filter(operation="audit-doc").latest("id").params["doc"] == picked
+
+    refused = client.post(
+        f"/runs/{scan.run_id}/audit/start/", {"pick": "top", "top": "0", "model": "local"}, follow=True
+    )
+    assert "Not started: top must be a whole number &gt;= 1, not 0" in refused.content.decode()
+    assert Run.objects.filter(operation="audit-doc").count() == 2
+
+
+def test_an_audit_runs_page_has_no_audit_panel(client, audited):
+    assert 'id="audit-top"' not in client.get(f"/runs/{audited.run_id}/").content.decode()

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.urls import URLPattern, path
 
-from ..presentation import Command, LinesField, Presentation, Scanned
-from . import views
+from ..presentation import Command, LinesField, Panel, Presentation, Scanned
+from . import comparison, from_scan, views
 from .commands import COMMANDS
 from .review import review
 from .verdict import VERDICTS
@@ -89,14 +89,29 @@ class AuditDocPresentation(Presentation):
             data.get("revised"),
         ]
 
+    def compare(self, run_a: "Run", run_b: "Run") -> comparison.Comparison:
+        return comparison.compare(run_a, run_b)
+
+    def comparison_json(self, c: comparison.Comparison) -> dict[str, Any]:
+        return comparison.comparison_json(c)
+
+    def comparison_text(self, c: comparison.Comparison) -> str:
+        return comparison.comparison_text(c)
+
     # --- what audit-doc adds: reviewing and applying ---------------------------------------------------
     def report_context(self, run: "Run") -> dict[str, Any]:
         return {"reviews": review(run)}
+
+    def panels(self, run: "Run") -> list[Panel]:
+        if not from_scan.offers_audit(run):
+            return []
+        return [Panel("audit_doc/from_scan.html", from_scan.panel_context(run))]
 
     def urls(self) -> list[URLPattern]:
         return [
             path("runs/<str:run_id>/audit/apply/", views.apply_docs, name="audit-doc-apply"),
             path("runs/<str:run_id>/audit/revert/", views.revert_doc, name="audit-doc-revert"),
+            path("runs/<str:run_id>/audit/start/", views.audit_from_scan, name="audit-doc-from-scan"),
         ]
 
     def commands(self) -> list[Command]:

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from runs.errors import InputError
 
-from . import applying
+from . import applying, from_scan
 
 
 def _tell(request: HttpRequest, outcome: applying.Outcome) -> None:
@@ -36,3 +36,23 @@ def revert_doc(request: HttpRequest, run_id: str) -> HttpResponse:
     except InputError as exc:
         messages.error(request, str(exc))
     return redirect("runs:detail", run_id=run_id)
+
+
+@require_POST
+def audit_from_scan(request: HttpRequest, run_id: str) -> HttpResponse:
+    """Audit top N (or the ticked docs) of the scan ``run_id``: a new audit-doc run, or the scan's page
+    with why not (nothing was created)."""
+    ticked = request.POST.get("pick") == "ticked"
+    try:
+        if ticked and not request.POST.getlist("doc"):
+            raise InputError("tick the docs to audit first")
+        run = from_scan.start(
+            run_id,
+            top=request.POST.get("top", ""),
+            docs=request.POST.getlist("doc") if ticked else [],
+            model=request.POST.get("model", ""),
+        )
+    except InputError as exc:
+        messages.error(request, f"Not started: {exc}")
+        return redirect("runs:detail", run_id=run_id)
+    return redirect(run)
