@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.test import override_settings
 
 from runs import engine
 from runs.budget import BUDGET_REACHED, dollars, month_spend, parse_budget
@@ -22,9 +21,15 @@ from runs.models import BatchStatus, Run, RunStatus, TranscriptEntry
 from .conftest import AS_OF
 
 AS_OF_DATE = date.fromisoformat(AS_OF)
+
+
 # Small answers, so that a turn's worst case (its whole prompt written to the cache, max_tokens of
 # output) is a fraction of these small runs' cost and a budget stops a run midway.
-SMALL_TURNS = override_settings(ERKWEB_AGENT_MAX_OUTPUT_TOKENS=1024)
+# Through the ``settings`` fixture, like every other setting these tests change: an override_settings
+# decorator mixed with that fixture in one test leaks its values into every later test.
+@pytest.fixture
+def small_turns(settings):
+    settings.ERKWEB_AGENT_MAX_OUTPUT_TOKENS = 1024
 
 
 def prepare(docs_root, *, agents=2, max_cost=None, model="haiku"):
@@ -84,7 +89,7 @@ def test_the_default_budget_applies_when_none_is_given(docs_root, simulator, set
 
 
 @pytest.mark.django_db(transaction=True)
-@SMALL_TURNS
+@pytest.mark.usefixtures("small_turns")
 def test_a_run_stops_at_its_budget_says_why_and_is_retried_with_a_larger_one(
     docs_root, sync_tasks, simulator
 ):
@@ -117,7 +122,7 @@ def test_a_run_stops_at_its_budget_says_why_and_is_retried_with_a_larger_one(
 
 
 @pytest.mark.django_db(transaction=True)
-@SMALL_TURNS
+@pytest.mark.usefixtures("small_turns")
 def test_the_monthly_budget_counts_every_run_of_the_month(docs_root, sync_tasks, simulator, settings):
     first = Run.objects.get(pk=engine.launch(prepare(docs_root)).pk)
     assert first.status == RunStatus.SUCCEEDED
@@ -140,7 +145,7 @@ def test_the_monthly_budget_counts_every_run_of_the_month(docs_root, sync_tasks,
 
 
 @pytest.mark.django_db(transaction=True)
-@SMALL_TURNS
+@pytest.mark.usefixtures("small_turns")
 def test_the_form_refuses_a_budget_under_the_estimate_and_the_page_retries_with_a_new_one(
     client, docs_root, sync_tasks, simulator
 ):
