@@ -96,7 +96,7 @@ def prepare(
         raise Expired()
     decision = server.rules.take_http(target)
     wait_ms += decision.delay_ms
-    if decision.fault is not None:
+    if decision.fault is not None and decision.rule is not None:  # a fault is always a rule's
         sleep(wait_ms)
         log.info("%s rule %s fired (run %s, batch %s)", request_id, decision.rule.behaviour, *_where(target))
         if decision.fault.action == "drop":
@@ -116,7 +116,7 @@ def prepare(
     if paused_last:
         # validation.py let an assistant turn last only because it is a pause_turn answer: continue it.
         turn_key = pauses.key(model_id, body["messages"][:-1], body["messages"][-1]["content"])
-        answer = dict(server.pauses.rest(turn_key))
+        answer = dict(server.pauses.rest(turn_key) or {})
         behaviour = None
     else:
         behaviour, delay = _behaviour(server, conversation, player, target, request_id)
@@ -192,11 +192,13 @@ def _answer_faults(server, target, answer: dict, body: dict, model_id: str, requ
     # later turn.
     actions = ANSWER_ACTIONS if split is not None else ANSWER_ACTIONS - {"pause"}
     decision = server.rules.take(target, actions)
-    if decision.fault is None:
+    if decision.fault is None or decision.rule is None:
         return answer
     log.info("%s rule %s fired (run %s, batch %s)", request_id, decision.rule.behaviour, *_where(target))
     if decision.fault.action == "context":
         return context_exceeded(answer)
+    if split is None:  # not offered a pause (actions above), so the rule cannot have been one
+        return answer
     paused, rest = split
     server.pauses.remember(pauses.key(model_id, body["messages"], paused["content"]), rest)
     return paused

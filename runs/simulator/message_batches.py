@@ -95,7 +95,7 @@ class MessageBatch:
             counts["processing"] = len(self.items)
             return counts
         for item in self.items:
-            counts[item.result["type"]] += 1
+            counts[item.result["type"] if item.result else "processing"] += 1
         return counts
 
     def archived(self, now: float) -> bool:

@@ -96,7 +96,7 @@ def render(server: SimulatorServer, batch: MessageBatch, base_url: str) -> dict:
             "request_counts": batch.request_counts(),
             "created_at": clock.timestamp(batch.created),
             "expires_at": clock.timestamp(batch.expires),
-            "ended_at": clock.timestamp(batch.ended) if ended else None,
+            "ended_at": clock.timestamp(batch.ended) if ended and batch.ended is not None else None,
             "cancel_initiated_at": (
                 clock.timestamp(batch.cancel_initiated) if batch.cancel_initiated is not None else None
             ),

@@ -97,8 +97,8 @@ def make_server(
 
 def server_url(server: SimulatorServer) -> str:
     host, port = server.server_address[:2]
-    host = f"[{host}]" if ":" in str(host) else host
-    return f"http://{host}:{port}"
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    return f"http://[{name}]:{port}" if ":" in name else f"http://{name}:{port}"
 
 
 class SimulatorHandle:
@@ -402,7 +402,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
 
     def _batch_call(self, body: bool = False) -> Any:
         """The common start of every batch endpoint: the body (or none), the headers, the clock."""
-        payload = self._json_body(message_batches_api.MAX_BODY_BYTES) if body else self._discard_body()
+        payload = None
+        if body:
+            payload = self._json_body(message_batches_api.MAX_BODY_BYTES)
+        else:
+            self._discard_body()
         check_headers(self.headers)
         self.server.message_batches.tick(self.server)
         return payload
@@ -435,8 +439,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         events = stream_events(reply.message)
         fault = reply.stream_fault.fault
         cut = len(events)
-        if fault is not None:
-            rule = reply.stream_fault.rule
+        rule = reply.stream_fault.rule
+        if fault is not None and rule is not None:
             cut = len(events) // 2 if rule.after_events is None else min(rule.after_events, len(events))
             log.info(
                 "%s rule %s fired after %d of %d events", self.request_id, rule.behaviour, cut, len(events)

@@ -19,6 +19,7 @@ An error after the stream has started is an `error` event (`error_event`).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from . import tokens
 
@@ -37,7 +38,7 @@ def _pieces(text: str) -> list[str]:
 def _block_events(index: int, block: dict) -> list[bytes]:
     kind = block["type"]
     if kind == "text":
-        empty = {"type": "text", "text": ""}
+        empty: dict[str, Any] = {"type": "text", "text": ""}
         deltas = [{"type": "text_delta", "text": piece} for piece in _pieces(block["text"])]
     elif kind == "thinking":
         empty = {"type": "thinking", "thinking": "", "signature": ""}

@@ -454,7 +454,7 @@ def _validate_thinking_config(thinking: Any, max_tokens: Any, count_tokens: bool
         raise invalid(f"thinking.{kind}.display: Input should be 'summarized' or 'omitted'")
     if kind == "enabled":
         budget = thinking.get("budget_tokens")
-        if not _is_int(budget):
+        if not isinstance(budget, int) or isinstance(budget, bool):
             raise invalid("thinking.enabled.budget_tokens: Field required")
         if budget < 1024:
             raise invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
@@ -476,7 +476,7 @@ def _blocks(message: dict, where: str) -> list[Any]:
 def _validate_keys(block: dict, where: str) -> None:
     kind = block.get("type")
     for key in block:
-        if key not in BLOCK_KEYS.get(kind, ()):
+        if key not in BLOCK_KEYS.get(str(kind), ()):
             raise invalid(f"{where}.{kind}.{key}: Extra inputs are not permitted")
 
 
