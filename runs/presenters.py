@@ -137,6 +137,7 @@ class HistoryRow:
     scanned: Scanned | None  # what the run was about
     items: int
     groups: list[tuple[str, int]]  # the operation's groups column; empty shows a dash
+    link: str = ""  # where "what it scanned" leads, when an operation offers a page about it
 
 
 def history_rows(runs: Iterable[Run]) -> list[HistoryRow]:
@@ -157,6 +158,7 @@ def history_rows(runs: Iterable[Run]) -> list[HistoryRow]:
                 scanned=presentation.scanned(run),
                 items=known if known is not None else run.item_count,
                 groups=presentation.history_groups(dict(run.group_counts)),
+                link=next((url for p in presentations.values() if (url := p.history_link(run))), ""),
             )
         )
     return rows

@@ -6,6 +6,7 @@ import hashlib
 import re
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 
@@ -59,7 +60,9 @@ def test_top_n_of_a_scan_is_audited_one_agent_per_doc_by_the_heuristic(docs_root
     # The report says plainly that a heuristic wrote it, and lists every doc with its verdict.
     assert "**local heuristic**" in run.report.splitlines()[2]
     for doc in expected:
-        assert f"| {doc} | {items[doc].group} |" in run.report
+        # Each doc's name links to its history.
+        link = f"/docs/history/?root={quote_plus(str(docs_root))}&doc={quote_plus(doc)}"
+        assert f"| [{doc}]({link}) | {items[doc].group} |" in run.report
 
 
 def test_explicit_docs_and_what_the_json_says(docs_root, repo, sync_tasks):

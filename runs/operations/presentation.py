@@ -107,6 +107,11 @@ class Presentation:
         never loads a whole summary: there ``run.summary`` holds the ``history_summary`` keys alone."""
         return None
 
+    def history_link(self, run: "Run") -> str:
+        """A page about what ``run`` (of any operation) was about, for the history's "what" column: a
+        docs root's history, say; "" for none. Called for every row: no query."""
+        return ""
+
     def history_groups(self, counts: dict[str, int]) -> list[tuple[str, int]]:
         """The history's groups column: ``(group, items)`` in the order shown; empty shows a dash."""
         return sorted(counts.items())

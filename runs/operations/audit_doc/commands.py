@@ -6,8 +6,10 @@ import argparse
 import json
 from typing import Any
 
+from runs.errors import InputError
+
 from ..presentation import Command, Output
-from . import applying
+from . import applying, history, history_json
 
 EXIT_OK, EXIT_CONFLICT = 0, 1
 
@@ -45,9 +47,35 @@ def revert_command(options: dict[str, Any], out: Output) -> int:
     return _print([applying.revert(run, options["doc"])], False, out)
 
 
+def _history_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--docs-root", required=True, metavar="DIR", help="a docs root that was scanned")
+    parser.add_argument("--doc", metavar="PATH", help="one doc's history (relative to the docs root)")
+    parser.add_argument("--json", action="store_true", help="print it as one JSON object")
+
+
+def history_command(options: dict[str, Any], out: Output) -> int:
+    """What /docs/?root= (or, with --doc, /docs/history/) shows; exit 2 when nothing is known of it."""
+    root = history.root_key(options["docs_root"])
+    if options.get("doc"):
+        found = history.doc_history(root, options["doc"])
+        if not (found.scans or found.audits or found.edits):
+            raise InputError(f"no scan, audit or applied edit of {options['doc']} in {root}")
+        data, text = history_json.doc_json(found), history_json.doc_text(found)
+    else:
+        root_found = history.root_history(root)
+        if not root_found.scans:
+            raise InputError(f"no succeeded scan of the docs root {root}")
+        data, text = history_json.root_json(root_found), history_json.root_text(root_found)
+    out.write((json.dumps(data, indent=2) if options["json"] else text) + "\n")
+    return EXIT_OK
+
+
 COMMANDS = [
     Command("apply", "apply an audit-doc run's audits to their docs", _apply_arguments, apply_command),
     Command(
         "revert", "put back a doc an audit-doc run's audit was applied to", _revert_arguments, revert_command
+    ),
+    Command(
+        "history", "a docs root's scans over time, or one doc's story", _history_arguments, history_command
     ),
 ]

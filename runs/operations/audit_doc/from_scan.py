@@ -23,6 +23,7 @@ from runs.models import Run
 from runs.operations import get_operation
 from runs.tools import TOOL_SCHEMAS
 
+from .history import doc_url
 from .inputs import DEFAULT_TOP, MAX_DOCS, SCAN_OPERATION
 from .search import SEARCH_CODE_SCHEMA
 
@@ -35,6 +36,7 @@ class RankedDoc:
     doc: str
     score: int | None
     tier: str
+    url: str  # the doc's history
 
 
 def offers_audit(run: Run) -> bool:
@@ -45,7 +47,8 @@ def ranking(scan: Run) -> list[RankedDoc]:
     """The scan's docs as audit-doc ranks them (highest score first, ties in item order), at most
     MAX_DOCS: what the checkboxes offer."""
     rows = scan.items.order_by("-score", "position").values_list("key", "score", "group")[:MAX_DOCS]
-    return [RankedDoc(doc, score, tier) for doc, score, tier in rows]
+    root = scan.params["docs_root"]
+    return [RankedDoc(doc, score, tier, doc_url(root, doc)) for doc, score, tier in rows]
 
 
 def estimates(scan: Run, top: int) -> list[tuple[str, Decimal]]:

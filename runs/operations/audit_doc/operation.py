@@ -18,6 +18,7 @@ from runs.scratch import output_file, run_scratch
 from ..base import Checked, ItemRow, Operation, OutputRejected, Plan, PlannedBatch
 from . import prompts
 from .auditfile import AuditFileError, check_audit
+from .history import doc_url
 from .inputs import resolve
 from .local import local_audit_text
 from .presentation import AuditDocPresentation
@@ -131,7 +132,10 @@ class AuditDoc(Operation):
     # --- after the run -------------------------------------------------------------------------------
     def aggregate(self, run: "Run") -> str:
         audits = [item.data for item in run.items.order_by("position")]
-        return render_report(audits, heuristic=run.model_id == LOCAL_MODEL_ID)
+        root = run.params["docs_root"]
+        return render_report(
+            audits, heuristic=run.model_id == LOCAL_MODEL_ID, doc_link=lambda doc: doc_url(root, doc)
+        )
 
     def group_counts(self, run: "Run") -> dict[str, int]:
         found = dict(run.reported_items().values_list("group").annotate(n=Count("id")).order_by())

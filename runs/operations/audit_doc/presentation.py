@@ -6,7 +6,7 @@ from django import forms
 from django.urls import URLPattern, path
 
 from ..presentation import Command, LinesField, Panel, Presentation, Scanned
-from . import comparison, from_scan, views
+from . import comparison, docs_views, from_scan, history, views
 from .commands import COMMANDS
 from .review import review
 from .verdict import VERDICTS
@@ -105,13 +105,27 @@ class AuditDocPresentation(Presentation):
     def panels(self, run: "Run") -> list[Panel]:
         if not from_scan.offers_audit(run):
             return []
-        return [Panel("audit_doc/from_scan.html", from_scan.panel_context(run))]
+        root = run.params["docs_root"]
+        since = {
+            "changes": history.linked(history.since_previous(run), root),
+            "root_url": history.root_url(root),
+        }
+        return [
+            Panel("audit_doc/since_scan.html", since),
+            Panel("audit_doc/from_scan.html", from_scan.panel_context(run)),
+        ]
+
+    def history_link(self, run: "Run") -> str:
+        root = run.params.get("docs_root") if run.operation in (history.SCAN, history.AUDIT) else None
+        return history.root_url(root) if isinstance(root, str) and root else ""
 
     def urls(self) -> list[URLPattern]:
         return [
             path("runs/<str:run_id>/audit/apply/", views.apply_docs, name="audit-doc-apply"),
             path("runs/<str:run_id>/audit/revert/", views.revert_doc, name="audit-doc-revert"),
             path("runs/<str:run_id>/audit/start/", views.audit_from_scan, name="audit-doc-from-scan"),
+            path("docs/", docs_views.docs_root, name="docs-root"),
+            path("docs/history/", docs_views.doc_history, name="doc-history"),
         ]
 
     def commands(self) -> list[Command]:

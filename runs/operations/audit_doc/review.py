@@ -15,6 +15,7 @@ from .apply import ApplyError, snapshot
 from .applying import audited, live_edits
 from .auditfile import revised_document
 from .diff import Diff, diff
+from .history import doc_url
 from .models import AppliedEdit
 
 READY, APPLIED, CHANGED, UNREADABLE = "ready", "applied", "changed", "unreadable"
@@ -29,6 +30,7 @@ class DocReview:
     message: str
     diff: Diff | None  # the proposed change (applied: what was written) against the doc's text
     edit: AppliedEdit | None = None
+    history_url: str = ""  # the doc's history page
 
 
 def _text(data: bytes) -> str:
@@ -68,4 +70,6 @@ def review(run: Run) -> list[DocReview]:
             continue
         message = "a revision is proposed" if revised is not None else "no revision: applying stamps it clean"
         reviews.append(DocReview(doc, verdict, items[doc], READY, message, proposed))
+    for r in reviews:
+        r.history_url = doc_url(run.params["docs_root"], r.doc)
     return reviews
