@@ -11,10 +11,11 @@ import json
 import logging
 import threading
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -60,13 +61,13 @@ class _Window:
 _window = _Window(REPORTS_PER_MINUTE)
 
 
-def _printable(value) -> str:
+def _printable(value: object) -> str:
     text = str(value)[: FIELD_CHARS * 2]
     text = "".join(char if char.isprintable() and char != '"' else "?" for char in text)
     return text[:FIELD_CHARS]
 
 
-def _without_query(value) -> str:
+def _without_query(value: object) -> str:
     # A URL's query and fragment may hold what a user typed or what an attacker planted: the scheme,
     # host and path are what a reader of the log needs to find the page.
     text = str(value)
@@ -76,7 +77,7 @@ def _without_query(value) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-def _bodies(payload) -> list[dict]:
+def _bodies(payload: object) -> list[dict[str, Any]]:
     if isinstance(payload, dict) and isinstance(payload.get("csp-report"), dict):
         return [payload["csp-report"]]
     if isinstance(payload, list):
@@ -88,7 +89,7 @@ def _bodies(payload) -> list[dict]:
     return []
 
 
-def summary(body: dict) -> str:
+def summary(body: dict[str, Any]) -> str:
     """The one line a report becomes: ``directive=... blocked=... page=... source=... line=...``."""
     fields = []
     for name, keys in FIELDS.items():
@@ -104,7 +105,7 @@ def summary(body: dict) -> str:
 @csrf_exempt  # browsers send reports without a CSRF token, and a report changes nothing
 @login_not_required  # the login page itself is under the policy
 @require_POST
-def csp_report(request):
+def csp_report(request: HttpRequest) -> HttpResponse:
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

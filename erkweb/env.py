@@ -3,6 +3,7 @@
 import json
 import os
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -51,7 +52,7 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
 
 
-def env_json(name: str) -> dict:
+def env_json(name: str) -> dict[str, Any]:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return {}

@@ -5,13 +5,21 @@ preview) whose session has ended is told to load the login page as a whole page,
 a login form swapped into the fragment it asked for.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib.auth import middleware
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django_htmx.http import HttpResponseClientRedirect
 
 
 class LoginRequiredMiddleware(middleware.LoginRequiredMiddleware):
-    def handle_no_permission(self, request, view_func):
+    # The stubs say a redirect; an htmx request gets htmx's client redirect instead (HX-Redirect).
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: Callable[..., Any]
+    ) -> HttpResponseBase:
         htmx = getattr(request, "htmx", None)
         if not htmx:
             return super().handle_no_permission(request, view_func)

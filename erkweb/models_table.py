@@ -21,6 +21,7 @@ and ``max_output`` (tokens), ``min_cacheable_tokens``, and ``long_prompt_thresho
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -35,7 +36,7 @@ NUMBER_FIELDS = (*PRICE_FIELDS, "long_prompt_multiplier")
 DEFAULT_ALIASES = {"haiku": "claude-haiku-5-5", "sonnet": "claude-sonnet-5-5", "opus": "claude-opus-5-5"}
 
 
-def published_entry(model: published_models.PublishedModel) -> dict:
+def published_entry(model: published_models.PublishedModel) -> dict[str, Any]:
     prices = model.prices
     entry = {
         "id": model.id,
@@ -57,11 +58,11 @@ def published_entry(model: published_models.PublishedModel) -> dict:
 
 @dataclass(frozen=True)
 class ModelTable:
-    aliases: dict[str, dict]  # alias -> the entry of the id it names (with that id)
-    ids: dict[str, dict]  # every priced model id -> its entry
+    aliases: dict[str, dict[str, Any]]  # alias -> the entry of the id it names (with that id)
+    ids: dict[str, dict[str, Any]]  # every priced model id -> its entry
 
 
-def _checked(where: str, override) -> dict:
+def _checked(where: str, override: object) -> dict[str, Any]:
     if not isinstance(override, dict):
         raise ImproperlyConfigured(f"ERKWEB_MODEL_TABLE[{where!r}] must be an object")
     checked = dict(override)
@@ -89,7 +90,7 @@ def _checked(where: str, override) -> dict:
     return checked
 
 
-def _new_id_entry(model_id: str, override: dict, variable: str) -> dict:
+def _new_id_entry(model_id: str, override: dict[str, Any], variable: str) -> dict[str, Any]:
     missing = [name for name in REQUIRED_FOR_NEW_ID if name not in override]
     if missing:
         raise ImproperlyConfigured(

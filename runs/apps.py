@@ -10,7 +10,7 @@ class RunsConfig(AppConfig):
     name = "runs"
     verbose_name = "Runs"
 
-    def ready(self):
+    def ready(self) -> None:
         from django_q.signals import post_spawn
 
         # Workers are forked from the qcluster process: importing the batch task (and with it the SDK)
@@ -25,18 +25,18 @@ class RunsConfig(AppConfig):
         post_migrate.connect(ensure_sweep_schedule, sender=self, dispatch_uid="runs.sweep_schedule")
 
 
-def warm_worker(sender, proc_name, **kwargs):
+def warm_worker(sender: object, proc_name: str, **kwargs: object) -> None:
     """Import the batch task now (a no-op when the worker inherited it already)."""
     import runs.tasks  # noqa: F401
 
 
-def start_worker(sender, proc_name, **kwargs):
+def start_worker(sender: object, proc_name: str, **kwargs: object) -> None:
     from . import workers
 
     workers.start(sender, proc_name)
 
 
-def ensure_sweep_schedule(sender, using="default", **kwargs):
+def ensure_sweep_schedule(sender: object, using: str = "default", **kwargs: object) -> None:
     """The driver's backstop: django-q2's scheduler (which a cluster runs about every 30 s) sweeps
     every unfinished run once a minute. Created or corrected on every migrate, so there is one."""
     from django_q.models import Schedule

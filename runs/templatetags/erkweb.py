@@ -1,5 +1,5 @@
 from django import template
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from runs.rendering import render_markdown
 
@@ -7,7 +7,7 @@ register = template.Library()
 
 
 @register.filter
-def markdown_inline(text: str):
+def markdown_inline(text: str) -> SafeString:
     """One line of agent-written markdown (bold, code), rendered and sanitised, without its paragraph."""
     html = str(render_markdown(text or "")).strip()
     if html.startswith("<p>") and html.endswith("</p>") and html.count("<p>") == 1:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from runs.simulator.faults import (
     ANSWER_ACTIONS,
@@ -57,7 +58,7 @@ class Command(BaseCommand):
     help = "Run erkweb's offline Messages API simulator (loopback only unless --allow-remote)."
     requires_system_checks: list[str] = []  # it needs neither the database nor the app's checks
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
         parser.add_argument(
@@ -98,7 +99,7 @@ class Command(BaseCommand):
             "--allow-remote", action="store_true", help="allow a host that is not a loopback address"
         )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: object, **options: Any) -> None:
         host, port, latency_ms = options["host"], options["port"], options["latency_ms"]
         if not is_loopback(host) and not options["allow_remote"]:
             raise CommandError(

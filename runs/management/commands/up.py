@@ -15,12 +15,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from erkweb.loopback import is_loopback, login_required_for
 from runs.claude.endpoint import simulator_health, simulator_is_default
@@ -32,7 +33,7 @@ MANAGE = [sys.executable, str(settings.BASE_DIR / "manage.py")]
 class Command(BaseCommand):
     help = "Run erkweb: web server, workers, and the simulator when no API key is set."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--host", default=settings.ERKWEB_HOST, help="off loopback, every page needs a login"
         )
@@ -46,16 +47,24 @@ class Command(BaseCommand):
             help="a fault rule for the simulator, e.g. miscount:model=haiku (see `simulator --help`)",
         )
 
-    def handle(self, *args, host, port, no_simulator, simulator_rule, **options):
+    def handle(
+        self,
+        *args: object,
+        host: str,
+        port: int,
+        no_simulator: bool,
+        simulator_rule: list[str],
+        **options: object,
+    ) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         # The children's settings decide from ERKWEB_HOST whether pages need a login: tell them where
         # the web server really listens.
         self.env = {**os.environ, "ERKWEB_HOST": host, "ERKWEB_PORT": str(port)}
         login = login_required_for(host)
-        children: list[tuple[str, subprocess.Popen]] = []
+        children: list[tuple[str, subprocess.Popen[bytes]]] = []
         stopping = False
 
-        def stop(*_):
+        def stop(*_: object) -> None:
             nonlocal stopping
             stopping = True
 
@@ -67,7 +76,7 @@ class Command(BaseCommand):
                 url = urlparse(settings.ERKWEB_SIMULATOR_URL)
                 rules = [arg for rule in simulator_rule for arg in ("--rule", rule)]
                 simulator = self._spawn(
-                    "simulator", "--host", url.hostname, "--port", str(url.port or 80), *rules
+                    "simulator", "--host", url.hostname or "127.0.0.1", "--port", str(url.port or 80), *rules
                 )
                 children.append(("simulator", simulator))
                 self._await(
@@ -116,10 +125,16 @@ class Command(BaseCommand):
             return False
         return True
 
-    def _spawn(self, *args) -> subprocess.Popen:
+    def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen([*MANAGE, *args], start_new_session=True, env=self.env)
 
-    def _await(self, ready, name, children, timeout=30.0):
+    def _await(
+        self,
+        ready: Callable[[], object],
+        name: str,
+        children: list[tuple[str, subprocess.Popen[bytes]]],
+        timeout: float = 30.0,
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not ready():
             for child_name, proc in children:
@@ -129,7 +144,7 @@ class Command(BaseCommand):
                 raise CommandError(f"the {name} did not start within {timeout:.0f} s")
             time.sleep(0.2)
 
-    def _stop_all(self, children):
+    def _stop_all(self, children: list[tuple[str, subprocess.Popen[bytes]]]) -> None:
         for _name, proc in reversed(children):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
