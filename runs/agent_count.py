@@ -15,13 +15,16 @@ choice weighs exactly what the estimate weighs:
 A count whose largest batch holds more than ``ERKWEB_AUTO_MAX_BATCH_ITEMS`` items is not a candidate
 (one agent reading hundreds of docs would run into its turn and time limits). Among equal costs (every
 count costs nothing with ``local``) the count nearest the worker count wins: the run takes no longer
-than it must. Counting is offline (3.5 characters a token), never a call per candidate.
+than it must. Counting is offline (3.5 characters a token), never a call per candidate; where the
+endpoint can count, one ``count_tokens`` call over every input calibrates the items' sizes first
+(``calibrated``), since the long-prompt line is sharp: a tokenizer 14% off moves a batch across it.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from .estimate import CHARS_PER_TOKEN
 from .operations.base import Plan, PlannedBatch
 from .partition import round_robin
 
@@ -40,6 +43,17 @@ class AgentChoice:
     @property
     def label(self) -> str:
         return f"auto -> {self.agents}"
+
+
+def calibrated(plan: Plan, counted_tokens: int | None) -> Plan:
+    """The plan with its items' sizes scaled so that the estimate's characters a token give the
+    ``counted_tokens`` the endpoint counted over all of them (unchanged when nothing was counted)."""
+    characters = sum(plan.item_sizes.get(item, 0) for item in plan.items)
+    if not counted_tokens or not characters:
+        return plan
+    scale = counted_tokens * CHARS_PER_TOKEN / characters
+    sizes = {item: round(size * scale) for item, size in plan.item_sizes.items()}
+    return replace(plan, item_sizes=sizes, item_text=None)
 
 
 def partitioned(plan: Plan, agents: int) -> Plan:

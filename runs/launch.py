@@ -19,7 +19,7 @@ from django.utils import timezone
 import erkweb
 
 from . import budget, driver
-from .agent_count import COMPARED_WITH, AgentChoice, choose_agent_count
+from .agent_count import COMPARED_WITH, AgentChoice, calibrated, choose_agent_count
 from .claude.endpoint import Endpoint
 from .claude.preflight import endpoint_for_new_run
 from .errors import InputError
@@ -119,7 +119,7 @@ def _cheapest_partition(prepared: Prepared, params: dict[str, Any], day: date) -
         return estimate(plan, prepared.executor_for, shared_prompt, mode=prepared.mode).cost_usd
 
     choice = choose_agent_count(
-        prepared.plan,
+        calibrated(prepared.plan, _counted_inputs(prepared)),
         cost_of,
         workers=settings.ERKWEB_WORKERS,
         max_batch_items=settings.ERKWEB_AUTO_MAX_BATCH_ITEMS,
@@ -128,6 +128,26 @@ def _cheapest_partition(prepared: Prepared, params: dict[str, Any], day: date) -
     if choice.agents != len(plan.batches):
         plan = prepared.op.prepare(params, agents=choice.agents, as_of=day)
     return replace(prepared, plan=plan, agents=choice.agents, agent_choice=choice)
+
+
+def _counted_inputs(prepared: Prepared) -> int | None:
+    """Every input's tokens, counted by the run's endpoint in one call (free), or None when it cannot."""
+    from .claude.endpoint import make_client
+    from .claude.preflight import TokenCounter
+    from .claude.retries import classify
+
+    texts, plan = prepared.plan.item_text, prepared.plan
+    executor = prepared.executor_for(1)
+    if texts is None or prepared.endpoint is None or executor.is_local or not plan.items:
+        return None
+    blocks = [{"type": "text", "text": texts(item) or "(empty file: 0 bytes)"} for item in plan.items]
+    try:
+        counter = TokenCounter(make_client(prepared.endpoint, timeout=15.0))
+        return counter.count(executor.model_id, messages=[{"role": "user", "content": blocks}])
+    except Exception as exc:
+        if classify(exc) is None:
+            raise
+        return None  # the offline count, then
 
 
 def check_budget(prepared: Prepared) -> None:

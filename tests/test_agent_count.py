@@ -117,3 +117,22 @@ def test_an_operation_that_decides_its_own_agents_refuses_auto():
 
     with pytest.raises(InputError, match="decides its own agents"):
         engine.prepare_run("learn", {}, model="local", agents="auto")
+
+
+def test_a_count_by_the_endpoint_calibrates_the_sizes_before_the_choice():
+    """Six docs of 70,000 characters: 120,000 tokens at the estimate's 3.5 characters a token, over
+    Haiku's line in one batch; counted by an endpoint at 90,000, one batch stays under it (and is the
+    cheapest: every batch more pays the shared prompt again)."""
+    from runs.agent_count import calibrated
+
+    plan = plan_of({f"{n}.md": 70_000 for n in range(6)})
+    haiku = resolve_model("haiku")
+
+    def cost_of(candidate: Plan) -> Decimal:
+        return estimate(candidate, lambda stage: haiku, "shared prompt " * 200, workers=8).cost_usd
+
+    assert choose_agent_count(plan, cost_of, workers=8, max_batch_items=100).agents == 2
+    counted = calibrated(plan, 90_000)
+    assert counted.item_sizes == {f"{n}.md": 52_500 for n in range(6)}  # 90,000 x 3.5 / 6
+    assert choose_agent_count(counted, cost_of, workers=8, max_batch_items=100).agents == 1
+    assert calibrated(plan, None) is plan
