@@ -14,6 +14,11 @@ It generates a corpus (200 docs by default), starts the simulator with a fixed p
   count_tokens, as the new-run preview does with a key) beside the cost the run was billed, and their
   ratio (the goal: within 15%), with the offline estimate (3.5 characters a token) for comparison.
 
+Then the spend figures (bench/spend.py, ``--no-spend`` leaves them out): live and batch mode's bills
+side by side, batch mode's bill checked against half its usage at the standard rates, and
+``--agents auto``'s bill next to every fixed count from 1 to 20; the bench fails when a check does not
+hold.
+
 Ratios are the figures to quote: single times depend on how busy the machine is.
 """
 
@@ -122,6 +127,7 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=5)
     parser.add_argument("--latency-ms", type=int, default=500)
     parser.add_argument("--model", default="haiku")
+    parser.add_argument("--no-spend", action="store_true", help="leave out the spend figures (23 more runs)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="erkweb-bench-"))
@@ -175,6 +181,12 @@ def main() -> int:
         counter = TokenCounter(make_client(prepared.endpoint))
         counted = estimate(prepared.plan, prepared.executor_for, shared_prompt, counter=counter)
         offline = estimate(prepared.plan, prepared.executor_for, shared_prompt)
+        spend: list[tuple[str, str]] = []
+        spend_ok = True
+        if not args.no_spend:
+            from spend import spend_rows  # bench/spend.py, beside this script
+
+            spend, spend_ok = spend_rows(docs_root, args.model, args.latency_ms, wait_until)
     finally:
         for proc in procs:
             proc.terminate()
@@ -213,11 +225,15 @@ def main() -> int:
         ("estimate / billed", f"{float(counted.cost_usd) / float(run.cost_usd):.3f}  (goal 0.85 to 1.15)"),
         ("offline estimate (3.5 characters a token)", f"${offline.cost_usd:.4f}"),
     ]
-    width = max(len(k) for k, _ in rows)
+    width = max(len(k) for k, _ in rows + spend)
     print(f"erkweb bench: audit-scan, run {run.run_id}")
     for key, value in rows:
         print(f"  {key:<{width}}  {value}")
-    return 0
+    if spend:
+        print("spend (each run on a fresh simulator without quirks):")
+        for key, value in spend:
+            print(f"  {key:<{width}}  {value}")
+    return 0 if spend_ok else 1
 
 
 if __name__ == "__main__":
