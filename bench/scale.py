@@ -1,17 +1,23 @@
 #!/usr/bin/env python
 """``make bench-scale``: erkweb at scale, with figures.
 
-- the history at 10,000 runs of 60 items (seeded through the models, bench/history.py): the first page,
-  a filtered page, page 150 and the search fragment, in ms of server time (median of 15 requests, with
-  the spread, min to max); the run page's poll with 100 batches.
+- runs (bench/dispatch.py): audit-scan on haiku through a real cluster and the simulator (500 ms a call):
+  200 docs x 5 agents ten times, then 2,000 docs x 20 agents, each run's overhead (wall / its longest
+  agent) and its parts, medians with the spread; the tail (last file written -> run finished) at 200
+  and at 2,000 docs;
+- pages (bench/history.py): the history at 10,000 runs of 60 items (seeded through the models): the
+  first page, a filtered page, page 150 and the search fragment, in ms of server time (median of 15
+  requests, min to max); the run page's poll with 100 batches.
 
-Each part runs on its own throw-away data folder (SQLite, as `make run`; ``--database-url`` runs the
-pages on another database, which it empties first: give it one of its own). Ratios and the goals met
-are the figures to quote: single times depend on how busy the machine is.
+Each part runs in a process of its own, on its own throw-away data folder (SQLite, as `make run`;
+``--database-url`` runs the pages on another database, which it empties first: give it one of its own).
+Ratios, and whether the goals are met, are the figures to quote: single times depend on how busy the
+machine is.
 """
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 PAGE_GOAL_MS = 150
 POLL_GOAL_MS = 50
+OVERHEAD_GOALS = {(200, 5): 1.05, (2000, 20): 1.08}
 
 
 def setup_django(data_dir: Path, database_url: str | None) -> None:
@@ -68,22 +75,70 @@ def _met(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
+def runs(args) -> list[tuple[str, str]]:
+    import dispatch
+
+    work = Path(os.environ["ERKWEB_DATA_DIR"]).parent
+    env = dict(os.environ, ERKWEB_WORKERS=str(max(agents for _, agents in args.shapes)))
+    rows: list[tuple[str, str]] = []
+    tails = {}
+    with dispatch.services(env, args.latency_ms):
+        for (docs, agents), repeat in zip(args.shapes, args.repeats, strict=True):
+            root = dispatch.corpus(work, docs)
+            figures = [dispatch.measure(root, agents) for _ in range(repeat)]
+            median = sorted(x.overhead for x in figures)[len(figures) // 2]
+            goal = OVERHEAD_GOALS.get((docs, agents))
+            verdict = f"  goal <= {goal}: {_met(median <= goal)}" if goal else ""
+            rows.append((f"{docs} docs x {agents} agents, {repeat} run(s)", verdict.strip()))
+            rows += dispatch.parts_rows(figures)
+            tails[docs] = [x.tail for x in figures]
+    if len(tails) > 1:
+        (few, few_tail), (many, many_tail) = min(tails.items()), max(tails.items())
+        ratio = dispatch.statistics.median(many_tail) / dispatch.statistics.median(few_tail)
+        rows.append(
+            (f"tail at {many:,} docs / tail at {few:,} docs", f"{ratio:.2f}  (1.00: independent of docs)")
+        )
+    return rows
+
+
+def _shape(text: str) -> tuple[int, int]:
+    docs, _, agents = text.partition("x")
+    return int(docs), int(agents)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--part", choices=("runs", "pages"), help="one part only (default: both)")
+    parser.add_argument("--runs", type=int, default=10_000, help="the seeded history's runs")
     parser.add_argument("--items", type=int, default=60)
     parser.add_argument("--batches", type=int, default=100, help="the polled run's batches")
     parser.add_argument("--database-url", help="time the pages on this database (it is emptied first)")
+    parser.add_argument(
+        "--shapes", type=_shape, nargs="+", default=[(200, 5), (2000, 20)], metavar="DOCSxAGENTS"
+    )
+    parser.add_argument("--repeats", type=int, nargs="+", default=[10, 3])
+    parser.add_argument("--latency-ms", type=int, default=500)
     args = parser.parse_args()
+    if not args.part:
+        for part in ("runs", "pages"):
+            code = subprocess.call([sys.executable, __file__, "--part", part, *sys.argv[1:]])
+            if code:
+                return code
+        return 0
 
-    setup_django(Path(tempfile.mkdtemp(prefix="erkweb-bench-scale-")), args.database_url)
+    work = Path(tempfile.mkdtemp(prefix="erkweb-bench-scale-"))
+    if args.part == "runs":
+        import dispatch
+
+        os.environ.update(dispatch.simulator_env())
+    setup_django(work / "data", args.database_url if args.part == "pages" else None)
     from django.db import connection
 
-    rows = pages(args)
+    rows = pages(args) if args.part == "pages" else runs(args)
     width = max(len(k) for k, _ in rows)
-    print(f"erkweb bench-scale: pages on {connection.vendor}")
+    print(f"erkweb bench-scale: {args.part} on {connection.vendor}", flush=True)
     for key, value in rows:
-        print(f"  {key:<{width}}  {value}")
+        print(f"  {key:<{width}}  {value}", flush=True)
     return 0
 
 

@@ -180,13 +180,10 @@ def create_run(
 def launch(prepared: Prepared) -> Run:
     """Create the run, its batches and its prepared files, and start its first stage (its batches'
     tasks enqueued in the same transaction where the broker allows it)."""
-    op, executor, endpoint, plan, now = (
-        prepared.op,
-        prepared.executor,
-        prepared.endpoint,
-        prepared.plan,
-        prepared.now,
-    )
+    op, executor, endpoint, plan = prepared.op, prepared.executor, prepared.endpoint, prepared.plan
+    # The run exists from now: gathering and partitioning came before (prepare_run, as the form's
+    # validation), so a run's time from its creation to its first batch is the broker's, not gather's.
+    now = timezone.now()
     run_id = new_run_id(op.name, now)
     stages = max(b.stage for b in plan.batches)
     manifest = {

@@ -124,7 +124,10 @@ def verify_batch(batch: Batch, attempt: int) -> bool:
         return False
     try:
         with transaction.atomic():
-            if not batch.mark_verified(attempt, output=checked.text, warnings=list(checked.warnings)):
+            verified = batch.mark_verified(
+                attempt, output=checked.text, warnings=list(checked.warnings), report_part=checked.part
+            )
+            if not verified:
                 return False  # superseded meanwhile: the attempt that holds the batch decides
             _save_items(batch, checked.items)
     except Exception as exc:

@@ -124,3 +124,19 @@ def test_a_report_of_no_docs_still_has_every_section():
     for heading in ("HIGH", "MODERATE", "LOW", "SKIP", "Stats"):
         assert f"## {heading}" in text
     assert "- Total behavioral claims: 0" in text
+
+
+def test_the_report_from_batches_parts_is_the_report_of_all_their_docs():
+    from runs.operations.audit_scan.report import render_report_from_parts, report_part
+
+    # Three batches, round-robin, each scored and rendered on its own (as each batch's worker does).
+    records = [*RECORDS, rec("high-2.md", last_audited="none", lines=250, code_blocks=3, broken_paths=1)]
+    shares = [records[i::3] for i in range(3)]
+    parts = [report_part(score_all(share, AS_OF), AS_OF) for share in shares]
+    header = {"scanned": len(records), "skipped": 2, "excluded": 3, "as_of": AS_OF, "notes": ["a note"]}
+    merged = render_report_from_parts(parts, **header)
+    assert merged == render_report(score_all(records, AS_OF), **header)
+    # Both HIGH docs score 10: the tie goes by path ("-" before "."), across the parts they came from.
+    high = section(merged, "HIGH")
+    assert high.index("| high-2.md |") < high.index("| high.md |")
+    assert "- Never audited: 4" in section(merged, "Stats")  # high, low, skip-b and high-2: summed

@@ -111,3 +111,22 @@ def test_learn_runs_its_stages_on_hosts_that_share_no_disk(tmp_path, hosts, held
     plan = run.batches.get(role=A.PLAN)
     assert run.report.startswith(plan.output.rstrip()), "the report begins with the plan, from its row"
     assert run.items.filter(group="TRIPWIRE").count() == len(run_json(run)["tripwire_candidates"])
+
+
+def test_each_batch_keeps_its_share_of_the_report_and_aggregation_merges_them(docs_root, sync_tasks):
+    run = engine.create_run(
+        "audit-scan", {"docs_root": str(docs_root)}, model="local", agents=3, as_of=date.fromisoformat(AS_OF)
+    )
+    run = Run.objects.get(pk=run.pk)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    for batch in run.batches.all():
+        # Its docs, in report order (score descending, then path), as its own worker rendered them.
+        docs = batch.report_part["docs"]
+        assert sorted(path for _, path, _, _ in docs) == sorted(batch.inputs)
+        assert [(-points, path) for points, path, _, _ in docs] == sorted((-p, k) for p, k, _, _ in docs)
+    merged = run.report
+    # A run whose batches were verified before they kept a share: the same report, from the item rows.
+    run.batches.update(report_part={})
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, report="", finished_at=None)
+    assert engine.advance(run.pk) == ["aggregated"]
+    assert Run.objects.get(pk=run.pk).report == merged

@@ -64,6 +64,9 @@ class Batch(models.Model):
     output_sha256 = models.CharField(max_length=64, blank=True)
     # Batch mode: the agent's conversation between turns (runs/claude/batch_mode.py); empty otherwise.
     conversation = models.JSONField(default=dict, blank=True)
+    # What aggregation takes of this batch, prepared by the batch's own worker when it is verified
+    # (Checked.part: audit-scan's report lines), so that the report after the last batch only merges.
+    report_part = models.JSONField(default=dict, blank=True)
     rejected_output = models.TextField(
         blank=True, help_text="the start of an output file that failed verification, as safe text"
     )
@@ -176,14 +179,22 @@ class Batch(models.Model):
             written_at=Now(),
         )
 
-    def mark_verified(self, attempt: int, *, output: str, warnings: Sequence[str] = ()) -> bool:
-        """written -> verified, with the verified ``output`` (and its sha256) saved as the record;
-        ``warnings`` (verification's drift repairs) join the agent's."""
+    def mark_verified(
+        self,
+        attempt: int,
+        *,
+        output: str,
+        warnings: Sequence[str] = (),
+        report_part: dict[str, Any] | None = None,
+    ) -> bool:
+        """written -> verified, with the verified ``output`` (and its sha256) saved as the record, and
+        its ``report_part``; ``warnings`` (verification's drift repairs) join the agent's."""
         fields = {"protocol_warnings": [*self.protocol_warnings, *warnings]} if warnings else {}
         return self._update(
             self._held(attempt, BatchStatus.WRITTEN),
             status=BatchStatus.VERIFIED,
             output=output,
+            report_part=report_part or {},
             output_sha256=hashlib.sha256(output.encode("utf-8")).hexdigest(),
             finished_at=Now(),
             **fields,

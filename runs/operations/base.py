@@ -71,11 +71,14 @@ class ItemRow:
 @dataclass(frozen=True)
 class Checked:
     """An output file the operation's check accepted: the text to keep as the batch's output (repaired,
-    or as written), a warning per repair, and the items parsed from it."""
+    or as written), a warning per repair, the items parsed from it, and its share of the report, if the
+    operation prepares one (JSON, saved as ``Batch.report_part``): work done by each batch's own worker,
+    in parallel, so that aggregation after the last batch only has to merge the shares."""
 
     text: str
     warnings: tuple[str, ...] = ()
     items: tuple[ItemRow, ...] = ()
+    part: dict[str, Any] | None = None
 
 
 class Operation:

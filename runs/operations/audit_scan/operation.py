@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count
 
 from runs.errors import InputError
+from runs.models import BatchStatus
 from runs.partition import round_robin
 from runs.scratch import output_file
 from runs.tools import Toolbox, reader
@@ -17,7 +18,7 @@ from .batchfile import BatchFileError, parse_batch
 from .gather import gather
 from .local import local_batch_text
 from .presentation import AuditScanPresentation
-from .report import render_report, stats
+from .report import render_report, render_report_from_parts, report_part, stats
 from .scoring import TIERS, Scored, score, tier_for
 
 if TYPE_CHECKING:
@@ -96,26 +97,33 @@ class AuditScan(Operation):
         except BatchFileError as exc:
             raise OutputRejected(exc.reason) from None
         as_of = date.fromisoformat(run.params["as_of"])
-        items = []
+        items, scored = [], []
         for record in records:
-            points, _ = score(record, as_of)
+            points, reasons = score(record, as_of)
             items.append(ItemRow(key=record["path"], score=points, group=tier_for(points), data=record))
-        return Checked(text=text, items=tuple(items))
+            scored.append(Scored(record["path"], points, tier_for(points), record, tuple(reasons)))
+        # The batch's lines of the report, rendered here by its own worker (report_part).
+        return Checked(text=text, items=tuple(items), part=report_part(scored, as_of))
 
     def aggregate(self, run: "Run") -> str:
-        """The report from the run's item rows: no batch file is read."""
+        """The report from the database (no batch file is read): the verified batches' report parts
+        merged; from the item rows when some batch has none (verified before batches kept one)."""
         as_of = date.fromisoformat(run.params["as_of"])
+        header = {
+            "scanned": run.summary.get("scanned", 0),
+            "skipped": run.summary.get("skipped", 0),
+            "excluded": run.summary.get("excluded", 0),
+            "as_of": as_of,
+            "notes": run.summary.get("notes", ()),
+        }
+        verified = run.batches.filter(status=BatchStatus.VERIFIED)
+        parts = list(verified.values_list("report_part", flat=True))
+        if parts and all(part.get("docs") is not None for part in parts):
+            return render_report_from_parts(parts, **header)
         scored = sorted(
             (_as_scored(item, as_of) for item in run.items.all()), key=lambda s: (-s.score, s.path)
         )
-        return render_report(
-            scored,
-            scanned=run.summary.get("scanned", len(scored)),
-            skipped=run.summary.get("skipped", 0),
-            excluded=run.summary.get("excluded", 0),
-            as_of=as_of,
-            notes=run.summary.get("notes", ()),
-        )
+        return render_report(scored, **{**header, "scanned": run.summary.get("scanned", len(scored))})
 
     def group_counts(self, run: "Run") -> dict[str, int]:
         tiers = dict(run.reported_items().values_list("group").annotate(n=Count("id")).order_by())
