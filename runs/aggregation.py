@@ -19,7 +19,9 @@ log = logging.getLogger(__name__)
 
 def aggregate(run: Run, owner: str) -> bool:
     """Compose the report and finish the run; True when this process finished it (as ``owner``)."""
-    run = Run.objects.get(pk=run.pk)
+    # Not its manifest (every item and the partition) nor an old report: an operation composes the
+    # report from the rows (one that reads the manifest loads it then).
+    run = Run.objects.defer("manifest", "report").get(pk=run.pk)
     try:
         report = get_operation(run.operation).aggregate(run)
     except Exception as exc:

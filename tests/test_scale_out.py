@@ -2,11 +2,13 @@
 broker on it, or Redis as the broker (`ERKWEB_REDIS_URL`). A real cluster and the simulator run as
 subprocesses against a database made for the test, as in tests/test_e2e.py.
 
-PostgreSQL (trust auth, user postgres) and Redis listen on 127.0.0.1 on the development and CI machines;
-elsewhere these tests are skipped, saying why.
+PostgreSQL (trust auth, user postgres) and Redis listen on 127.0.0.1 on the development and CI machines:
+with ``CI`` set, a missing one fails these tests; elsewhere they are skipped, saying why. Several hosts,
+each with its own data folder, are tests/test_scale_out_hosts.py's.
 """
 
 import json
+import os
 import secrets
 import signal
 import socket
@@ -27,10 +29,17 @@ def listening(address) -> bool:
         return s.connect_ex(address) == 0
 
 
+def missing(what: str) -> None:
+    """CI has PostgreSQL and Redis: there a missing one is a failure, elsewhere a skip."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs {what} for the scale-out tests")
+    pytest.skip(f"no {what}")
+
+
 @pytest.fixture
 def pg_url():
     if not listening(PG):
-        pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+        missing("PostgreSQL on 127.0.0.1:5432")
     import psycopg
 
     name = f"erkweb_test_{secrets.token_hex(4)}"
@@ -108,7 +117,7 @@ def test_postgresql_with_the_orm_broker(tmp_path, pg_url):
 
 def test_redis_as_the_broker(tmp_path, pg_url):
     if not listening(REDIS):
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        missing("Redis on 127.0.0.1:6379")
     env = scale_out_env(tmp_path, pg_url, ERKWEB_REDIS_URL="redis://127.0.0.1:6379/0")
     haiku, local = run_both_models(env, tmp_path)
     check(haiku, local)

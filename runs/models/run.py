@@ -126,7 +126,12 @@ class Run(models.Model):
     def _update(self, query: Q, **fields: Any) -> bool:
         changed = Run.objects.filter(query, pk=self.pk).update(**fields)
         if changed:
-            self.refresh_from_db()
+            # Everything but the blobs no transition here changed (a manifest holds every item): a
+            # run's end is then not slower for its size.
+            unchanged_blobs = {"manifest", "summary", "params", "report"} - set(fields)
+            self.refresh_from_db(
+                fields=[f.attname for f in self._meta.concrete_fields if f.attname not in unchanged_blobs]
+            )
         return bool(changed)
 
     def start_stage(self, stage: int) -> bool:
