@@ -23,6 +23,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "model": run.model,
         "model_id": run.model_id,
         "agents": run.agents,
+        "mode": run.mode,
         "simulator": run.used_simulator,
     }
     data.update(op.summary_json(run))
@@ -88,6 +89,8 @@ def run_text(run: Run) -> str:
     lines.append(
         f"tokens: {run.total_tokens} (in {run.input_tokens}, out {run.output_tokens}, cache write "
         f"{run.cache_write_tokens}, cache read {run.cache_read_tokens}); cost ${run.cost_usd:.4f}"
+        + (f" of a ${run.max_cost:.4f} budget" if run.max_cost is not None else "")
+        + (" (batch mode: the Message Batches API, half price)" if run.mode == "batch" else "")
     )
     if run.used_simulator:
         lines.append("note: this run used the offline simulator, not Claude")

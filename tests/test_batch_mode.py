@@ -69,6 +69,11 @@ def test_a_batch_mode_run_agrees_with_local_and_bills_half_of_its_usage(docs_roo
     run = drive(start(docs_root), simulator)
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.mode == "batch" and run.manifest["mode"] == "batch"
+    from runs.summary import run_json, run_text
+
+    assert run_json(run)[
+        "mode"
+    ] == "batch" and "(batch mode: the Message Batches API, half price)" in run_text(run)
     assert {i.key: i.data for i in ItemResult.objects.filter(run=run)} == {
         i.key: i.data for i in ItemResult.objects.filter(run=local)
     }
@@ -169,3 +174,58 @@ def test_a_budget_stops_a_batch_mode_run_before_a_turn_could_cross_it(
     run = drive(start(docs_root, max_cost=estimate.cost_usd), simulator)
     assert run.status == RunStatus.FAILED and run.error.startswith(f"{BUDGET_REACHED}: ")
     assert run.cost_usd <= run.max_cost  # one message batch at a time: every check saw all the spend
+
+
+def test_a_spend_limit_is_not_resubmitted_and_resubmissions_are_bounded(
+    docs_root, sync_tasks, simulator, settings
+):
+    # A 429 saying a spend limit was reached is lifted by no wait (as in the live loop): the batch fails.
+    simulator.set_rules([{"behaviour": "spend-limit", "batch": 1, "times": 1}])
+    run = drive(start(docs_root), simulator)
+    assert run.status == RunStatus.FAILED
+    reason = run.batches.get(index=1).failure_reason
+    assert "rate_limit_error" in reason and "spend limit" in reason and "resubmissions" not in reason
+    # An overloaded request is resubmitted ERKWEB_API_MAX_RETRIES times, then fails its batch.
+    settings.ERKWEB_API_MAX_RETRIES = 1
+    simulator.set_rules([{"behaviour": "overloaded", "batch": 2}])
+    run = drive(start(docs_root), simulator)
+    assert run.status == RunStatus.FAILED
+    assert run.batches.get(index=2).failure_reason.endswith(
+        "overloaded_error: Overloaded (simulated) (1 resubmissions spent)"
+    )
+    assert run.batches.get(index=1).status == BatchStatus.VERIFIED
+
+
+def test_a_failed_batch_mode_run_is_retried_in_batch_mode(docs_root, sync_tasks, simulator):
+    simulator.set_rules([{"behaviour": "empty-file", "batch": 2, "times": 1}])
+    run = drive(start(docs_root), simulator)
+    assert run.status == RunStatus.FAILED and run.batches.get(index=2).status == BatchStatus.FAILED
+    before = MessageBatch.objects.filter(run=run).count()
+    assert engine.retry_failed(run) == [2]
+    run = drive(run, simulator)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    later = list(MessageBatch.objects.filter(run=run)[before:])
+    assert later and all(list(mb.requests.values()) == [[2, 2]] for mb in later)  # batch 2's attempt 2 alone
+
+
+def test_one_process_at_a_time_and_no_result_is_applied_twice(docs_root, sync_tasks, simulator):
+    from runs.claude import batch_mode
+    from runs.models import Lease
+
+    run = start(docs_root)
+    Lease.take(f"message-batches-{run.pk}", "another-host:1:x", 60)
+    assert batch_mode.step(run.pk) is None  # held elsewhere: nothing submitted here
+    assert not MessageBatch.objects.filter(run=run).exists()
+    Lease.objects.all().delete()
+    assert batch_mode.step(run.pk).startswith("submitted message batch ")
+    simulator.advance_clock(1)
+    assert "applied message batch" in batch_mode.step(run.pk)
+    turns = [b.turns for b in Run.objects.get(pk=run.pk).batches.all()]
+    entries = TranscriptEntry.objects.filter(batch__run=run).count()
+    # A step that died after applying the results but before marking them taken: the next one skips
+    # every result, their batches no longer awaiting them.
+    first = MessageBatch.objects.filter(run=run).first()
+    MessageBatch.objects.filter(pk=first.pk).update(results_taken=False)
+    batch_mode._Round(Run.objects.get(pk=run.pk))._apply(MessageBatch.objects.get(pk=first.pk))
+    assert [b.turns for b in Run.objects.get(pk=run.pk).batches.all()] == turns
+    assert TranscriptEntry.objects.filter(batch__run=run).count() == entries

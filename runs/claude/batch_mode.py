@@ -11,9 +11,9 @@ works. One process at a time takes a run's step (a ``Lease`` named after the run
    turn (recorded with its usage, priced at the batch rate from ``usage.service_tier``), whose tools run
    here and whose conversation is saved in the batch's row for the next turn; a final answer is
    verified as in live mode. An errored result is resubmitted when its error type is one the live loop
-   retries (overloaded, api_error, rate limit, timeout) and fails its batch otherwise (an invalid
-   request stays invalid); an expired one is resubmitted; each turn at most ``ERKWEB_API_MAX_RETRIES``
-   times.
+   retries (overloaded, api_error, rate limit, timeout; not a spend limit) and fails its batch otherwise
+   (an invalid request stays invalid); an expired one is resubmitted; each turn at most
+   ``ERKWEB_API_MAX_RETRIES`` times.
 2. Claim the stage's pending batches (a new attempt each, fenced as in live mode) and start their
    conversations, with 1-hour cache breakpoints (a turn's message batch can take longer than 5 minutes).
 3. Submit the next turn of every agent that waits for one, as one message batch, once each has passed
@@ -40,6 +40,7 @@ from .agent import run_tool
 from .conversation import AgentFailed, Conversation
 from .endpoint import endpoint_for_run, make_client
 from .pricing import call_cost, usage_dict, worst_case_cost
+from .retries import SPEND_LIMIT_CODES, SPEND_LIMIT_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -217,9 +218,8 @@ class _Round:
                 self._take_turn(batch, state, result.message, open_batch.api_id)
             elif result is not None and kind == "errored":
                 error = result.error.error
-                self._resubmit_or_fail(
-                    batch, state, f"{error.type}: {error.message}", error.type in RESUBMITTED_ERRORS
-                )
+                again = error.type in RESUBMITTED_ERRORS and not _spend_limit(error)
+                self._resubmit_or_fail(batch, state, f"{error.type}: {error.message}", again)
             else:  # expired, or canceled without the run being cancelled (by someone else)
                 self._resubmit_or_fail(batch, state, f"the request ended {kind}", True)
         open_batch.take_results()
@@ -308,6 +308,17 @@ class _Round:
         if saved is not None:
             output.write_bytes(base64.b64decode(saved))
         return output
+
+
+def _spend_limit(error: Any) -> bool:
+    """A 429 that no wait lifts (a spend limit, an empty balance), told as the live loop tells it."""
+    code = str(
+        getattr(error, "error_code", "")
+        or (getattr(error, "model_extra", None) or {}).get("error_code")
+        or ""
+    )
+    message = str(error.message or "").lower()
+    return code in SPEND_LIMIT_CODES or any(words in message for words in SPEND_LIMIT_WORDS)
 
 
 def _read_output(output: Any) -> str | None:
