@@ -98,7 +98,7 @@ def test_the_pages(client, story, docs_root):
     for tier in ("HIGH", "MODERATE", "LOW", "SKIP"):
         n = sum(1 for t in tiers(second).values() if t == tier)
         if n:
-            assert f"{second.created_at:%Y-%m-%d}: {n} {tier}</title>" in root_page
+            assert f"{second.created_at:%Y-%m-%d %H:%M}: {n} {tier}</title>" in root_page
     assert "Up a tier" in root_page and escaped(history.doc_url(root, "cli/flags.md")) in root_page
     # The scan's page says what changed since the scan before it, each doc linking to its history.
     scan_page = client.get(f"/runs/{second.run_id}/").content.decode()

@@ -98,7 +98,7 @@ def tier_chart(scans: Sequence[tuple[str, dict[str, int]]]) -> Chart | None:
         segments = []
         for tier in reversed(TIERS):  # SKIP at the bottom, HIGH on top
             count = counts.get(tier, 0)
-            height = base - _y(count, top) if count else 0.0
+            height = _y(0, top) - _y(count, top)  # count's share of the plot's height
             segments.append(Segment(tier, base - height, height, count))
             base -= height
         bars.append(Bar(x, width, label, tuple(segments)))

@@ -18,7 +18,7 @@ def docs_root(request: HttpRequest) -> HttpResponse:
         return render(request, "audit_doc/docs_roots.html", {"roots": history.known_roots()})
     root = history.root_key(raw)
     found = history.root_history(root)
-    chart = tier_chart([(scan.created_at.strftime("%Y-%m-%d"), scan.tiers) for scan in found.scans])
+    chart = tier_chart([(scan.created_at.strftime("%Y-%m-%d %H:%M"), scan.tiers) for scan in found.scans])
     changes = history.linked(found.latest, root) if found.latest else None
     context = {"history": found, "chart": chart, "root": root, "changes": changes, "tiers_order": TIERS}
     return render(request, "audit_doc/docs_root.html", context, status=200 if found.scans else 404)
@@ -32,7 +32,7 @@ def doc_history(request: HttpRequest) -> HttpResponse:
         return render(request, "audit_doc/doc_history.html", {"error": error}, status=400)
     found = history.doc_history(history.root_key(raw), doc)
     points = [
-        (s.created_at.strftime("%Y-%m-%d"), f"{s.run_id}: {s.score} ({s.tier})", s.score or 0)
+        (s.created_at.strftime("%Y-%m-%d %H:%M"), f"{s.run_id}: {s.score} ({s.tier})", s.score or 0)
         for s in found.scans
     ]
     context = {"history": found, "chart": score_chart(points), "root_url": history.root_url(found.root)}
