@@ -41,6 +41,10 @@ class AgentChoice:
     saving_usd: Decimal  # what the chosen count saves against ``compared_with`` (0 when it is the same)
 
     @property
+    def compared_cost_usd(self) -> Decimal:
+        return self.cost_usd + self.saving_usd
+
+    @property
     def label(self) -> str:
         return f"auto -> {self.agents}"
 

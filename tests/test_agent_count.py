@@ -1,6 +1,7 @@
 """``--agents auto`` (runs/agent_count.py): the cheapest number of batches by the estimate's cost model,
 the long-prompt rule among what it weighs; through prepare_run, the form's preview and a simulated run."""
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -103,9 +104,13 @@ def test_the_form_defaults_to_auto_and_its_preview_says_what_auto_saves(client, 
         "preview": "1",
     }
     page = client.get("/runs/new/", {**query, "agents": "auto"}).content.decode()
-    assert (
-        "auto chose 2</strong>" in page and "5 agents would cost about $" in page and "so it saves $" in page
+    assert "auto chose 2</strong>" in page
+    found = re.search(
+        r"about \$([0-9.]+)\): 5 agents would cost about \$([0-9.]+), so it saves \$([0-9]+\.[0-9]+)", page
     )
+    assert found, page
+    chosen, five, saved = (Decimal(x) for x in found.groups())
+    assert five > chosen and five - chosen == saved
     fixed = client.get("/runs/new/", {**query, "agents": "3"}).content.decode()
     assert "auto chose" not in fixed
     bad = client.get("/runs/new/", {**query, "agents": "lots"}).content.decode()
