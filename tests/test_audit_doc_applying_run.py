@@ -140,3 +140,13 @@ def test_requests_that_are_refused_before_anything_is_read(run, docs_root, sync_
     with pytest.raises(InputError, match=r"is not a doc .* audited"):
         applying.apply_run(run, ["testing/fixtures.md"])
     assert not AppliedEdit.objects.exists()
+
+
+def test_a_second_apply_racing_the_first_is_told_it_was_applied(run, docs_root, monkeypatch):
+    # The second request read no live edit before the first one wrote: it meets the stamped doc.
+    stale = applying.live_edits(run)
+    applying.apply_run(run, ["cli/flags.md"], now=NOW)
+    monkeypatch.setattr(applying, "live_edits", lambda _run: stale)  # as the racing request saw it
+    [outcome] = applying.apply_run(run, ["cli/flags.md"], now=NOW)
+    assert outcome.status == "already applied" and outcome.done
+    assert AppliedEdit.objects.filter(doc="cli/flags.md").count() == 1

@@ -108,7 +108,12 @@ def apply_run(run: Run, docs: list[str] | None = None, *, now: datetime | None =
                 now=now,
             )
         except Conflict as exc:
-            outcomes.append(Outcome(doc, CONFLICT, exc.reason))
+            # Another request (a second tab, erk apply) may have applied it a moment ago: say so.
+            raced = AppliedEdit.objects.filter(run=run, doc=doc, reverted_at__isnull=True).first()
+            if raced is not None:
+                outcomes.append(Outcome(doc, ALREADY, f"{doc} was applied at {raced.last_audited}"))
+            else:
+                outcomes.append(Outcome(doc, CONFLICT, exc.reason))
             continue
         except ApplyError as exc:
             outcomes.append(Outcome(doc, REFUSED, exc.reason))
