@@ -229,3 +229,73 @@ def test_one_process_at_a_time_and_no_result_is_applied_twice(docs_root, sync_ta
     batch_mode._Round(Run.objects.get(pk=run.pk))._apply(MessageBatch.objects.get(pk=first.pk))
     assert [b.turns for b in Run.objects.get(pk=run.pk).batches.all()] == turns
     assert TranscriptEntry.objects.filter(batch__run=run).count() == entries
+
+
+def test_learn_in_batch_mode_goes_through_its_four_stages_like_a_live_run(tmp_path, sync_tasks, simulator):
+    """Each stage's agents share their message batches; a stage starts once the one before is verified,
+    and a local stage (4 here) runs in the step itself."""
+    from .learn_fixtures import TITLE, make_learn_repo
+
+    made = make_learn_repo(tmp_path)
+    params = {
+        "title": TITLE,
+        "repo_root": str(made["repo"]),
+        "sessions": [str(made["sessions"])],
+        "comments": str(made["comments"]),
+    }
+    live = Run.objects.get(pk=engine.create_run("learn", params, model="haiku", stage_models={4: "local"}).pk)
+    run = engine.create_run("learn", params, model="haiku", stage_models={4: "local"}, mode="batch")
+    run = drive(run, simulator, rounds=80)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert {i.key: i.group for i in ItemResult.objects.filter(run=run)} == {
+        i.key: i.group for i in ItemResult.objects.filter(run=live)
+    }
+    stages = {mb.stage for mb in MessageBatch.objects.filter(run=run)}
+    assert stages == {1, 2, 3}
+    for mb in MessageBatch.objects.filter(run=run):
+        assert all(run.batches.get(index=index).stage == mb.stage for index, _ in mb.requests.values())
+
+
+def test_a_message_batch_the_api_forgot_is_sent_again(docs_root, sync_tasks, simulator):
+    """Retrieving a message batch the API no longer has (deleted, or a restarted simulator) is a 404
+    (https://platform.claude.com/docs/en/api/messages/batches/delete: deleted once ended): its requests
+    go out again."""
+    import anthropic
+
+    from runs.claude import batch_mode
+
+    run = start(docs_root)
+    batch_mode.step(run.pk)
+    simulator.advance_clock(1)
+    first = MessageBatch.objects.get(run=run)
+    sdk = anthropic.Anthropic(base_url=simulator.url, api_key="x")
+    sdk.messages.batches.delete(first.api_id)
+    assert "is gone: its requests go out again" in batch_mode.step(run.pk)
+    run = drive(run, simulator)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert MessageBatch.objects.filter(run=run).count() == 5
+
+
+def test_a_message_batch_refused_whole_fails_its_batches_with_the_reason(
+    docs_root, sync_tasks, simulator, monkeypatch
+):
+    """A create the API refuses (400: two requests with one custom_id, say) would be refused again."""
+    import anthropic
+    from anthropic.resources.messages.batches import Batches
+
+    sdk = anthropic.Anthropic(base_url=simulator.url, api_key="x", max_retries=0)
+    request = {"custom_id": "same", "params": {"model": "claude-haiku-5-5", "max_tokens": 10, "messages": []}}
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        sdk.messages.batches.create(requests=[request, request])
+
+    def create(self, **kwargs):
+        raise refused.value
+
+    monkeypatch.setattr(Batches, "create", create)
+    run = drive(start(docs_root), simulator)
+    assert run.status == RunStatus.FAILED
+    for batch in run.batches.all():
+        assert batch.failure_reason.startswith(
+            "the message batch was refused: API error 400 invalid_request_error"
+        )
+    assert not MessageBatch.objects.filter(run=run).exists()

@@ -40,7 +40,7 @@ from .agent import run_tool
 from .conversation import AgentFailed, Conversation
 from .endpoint import endpoint_for_run, make_client
 from .pricing import call_cost, usage_dict, worst_case_cost
-from .retries import SPEND_LIMIT_CODES, SPEND_LIMIT_WORDS
+from .retries import SPEND_LIMIT_CODES, SPEND_LIMIT_WORDS, classify
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,16 @@ class _Round:
 
     def go(self) -> str | None:
         for open_batch in self.run.message_batches.filter(results_taken=False):
-            got = self.client.messages.batches.retrieve(open_batch.api_id)
+            try:
+                got = self.client.messages.batches.retrieve(open_batch.api_id)
+            except Exception as exc:
+                failure = classify(exc)
+                if failure is None or failure.retryable:
+                    raise  # the sweep logs it and the next step asks again
+                if failure.status != 404:
+                    raise
+                self._lost(open_batch)  # the API no longer knows it: its requests go out again
+                continue
             open_batch.saw(got.processing_status, got.request_counts.model_dump())
             if got.processing_status != "ended":
                 return "; ".join(self.done) or None  # one message batch at a time: wait for it
@@ -176,7 +185,23 @@ class _Round:
             waiting.append((batch, state, custom_id))
         if not requests:
             return
-        created = self.client.messages.batches.create(requests=requests)
+        try:
+            created = self.client.messages.batches.create(requests=requests)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            if failure.retryable:
+                self.done.append(
+                    f"message batch not created ({failure.describe()}): the next step tries again"
+                )
+                return
+            # Refused whole (a 400, a 413...): sending it again would be refused again.
+            for batch, state, _ in waiting:
+                self._flush(batch, state)
+                batch.fail(f"the message batch was refused: {failure.describe()}", batch.attempts)
+            self.done.append(f"message batch refused: {failure.describe()}")
+            return
         with transaction.atomic():
             MessageBatch.objects.create(
                 run=self.run,
@@ -224,6 +249,19 @@ class _Round:
                 self._resubmit_or_fail(batch, state, f"the request ended {kind}", True)
         open_batch.take_results()
         self.done.append(f"applied message batch {open_batch.api_id}")
+
+    def _lost(self, open_batch: MessageBatch) -> None:
+        for custom_id, (index, attempt) in open_batch.requests.items():
+            batch = Batch.objects.select_related("run").get(run=self.run, index=index)
+            state = batch.conversation
+            if (
+                batch.attempts == attempt
+                and batch.status == BatchStatus.RUNNING
+                and state.get("awaiting") == custom_id
+            ):
+                self._resubmit_or_fail(batch, state, f"message batch {open_batch.api_id} is gone (404)", True)
+        open_batch.take_results()
+        self.done.append(f"message batch {open_batch.api_id} is gone: its requests go out again")
 
     def _resubmit_or_fail(self, batch: Batch, state: dict[str, Any], what: str, again: bool) -> None:
         resubmits = int(state.get("resubmits") or 0)
