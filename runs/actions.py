@@ -6,16 +6,19 @@ from django.db import transaction
 
 from . import budget, driver, queue
 from .errors import InputError
-from .models import BatchStatus, Run, RunStatus
+from .models import BatchStatus, Run, RunMode, RunStatus
 
 
 def cancel_run(run: Run) -> bool:
-    """Pending batches never start; running ones stop before their next turn."""
+    """Pending batches never start; running ones stop before their next turn. A batch-mode run's open
+    message batch is cancelled at the API at once (its agents have no next turn to stop at)."""
     with transaction.atomic():
         if not run.cancel():
             return False
         for batch in run.batches.filter(status__in=(BatchStatus.WAITING, BatchStatus.PENDING)):
             batch.cancel()
+    if run.mode == RunMode.BATCH:
+        driver.advance(run.pk)
     return True
 
 
