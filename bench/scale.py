@@ -2,9 +2,9 @@
 """``make bench-scale``: erkweb at scale, with figures.
 
 - runs (bench/dispatch.py): audit-scan on haiku through a real cluster and the simulator (500 ms a call):
-  200 docs x 5 agents ten times, then 2,000 docs x 20 agents, each run's overhead (wall / its longest
-  agent) and its parts, medians with the spread; the tail (last file written -> run finished) at 200
-  and at 2,000 docs;
+  200 docs x 5 agents ten times, 200 x 20 and 2,000 x 20 three times each: each run's overhead (wall / its
+  longest agent) and its parts, medians with the spread; the tail (last file written -> run finished)
+  at 200 and at 2,000 docs with 20 agents, and their ratio;
 - pages (bench/history.py): the history at 10,000 runs of 60 items (seeded through the models): the
   first page, a filtered page, page 150 and the search fragment, in ms of server time (median of 15
   requests, min to max); the run page's poll with 100 batches.
@@ -81,7 +81,7 @@ def runs(args) -> list[tuple[str, str]]:
     work = Path(os.environ["ERKWEB_DATA_DIR"]).parent
     env = dict(os.environ, ERKWEB_WORKERS=str(max(agents for _, agents in args.shapes)))
     rows: list[tuple[str, str]] = []
-    tails = {}
+    tails: dict[tuple[int, int], list[float]] = {}
     with dispatch.services(env, args.latency_ms):
         for (docs, agents), repeat in zip(args.shapes, args.repeats, strict=True):
             root = dispatch.corpus(work, docs)
@@ -91,12 +91,19 @@ def runs(args) -> list[tuple[str, str]]:
             verdict = f"  goal <= {goal}: {_met(median <= goal)}" if goal else ""
             rows.append((f"{docs} docs x {agents} agents, {repeat} run(s)", verdict.strip()))
             rows += dispatch.parts_rows(figures)
-            tails[docs] = [x.tail for x in figures]
-    if len(tails) > 1:
-        (few, few_tail), (many, many_tail) = min(tails.items()), max(tails.items())
-        ratio = dispatch.statistics.median(many_tail) / dispatch.statistics.median(few_tail)
+            tails[docs, agents] = [x.tail for x in figures]
+    # The tail's growth with the docs alone: the fewest and the most docs among runs of as many agents.
+    most_agents = max(agents for _, agents in tails)
+    shapes = sorted(shape for shape in tails if shape[1] == most_agents)
+    if len(shapes) > 1:
+        few, many = shapes[0], shapes[-1]
+        medians = {shape: dispatch.statistics.median(tails[shape]) for shape in (few, many)}
         rows.append(
-            (f"tail at {many:,} docs / tail at {few:,} docs", f"{ratio:.2f}  (1.00: independent of docs)")
+            (
+                f"tail at {many[0]:,} / at {few[0]:,} docs ({most_agents} agents)",
+                f"{medians[many]:.3f} s / {medians[few]:.3f} s = {medians[many] / medians[few]:.2f}"
+                "  (1.00: independent of the docs)",
+            )
         )
     return rows
 
@@ -114,9 +121,9 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=100, help="the polled run's batches")
     parser.add_argument("--database-url", help="time the pages on this database (it is emptied first)")
     parser.add_argument(
-        "--shapes", type=_shape, nargs="+", default=[(200, 5), (2000, 20)], metavar="DOCSxAGENTS"
+        "--shapes", type=_shape, nargs="+", default=[(200, 5), (200, 20), (2000, 20)], metavar="DOCSxAGENTS"
     )
-    parser.add_argument("--repeats", type=int, nargs="+", default=[10, 3])
+    parser.add_argument("--repeats", type=int, nargs="+", default=[10, 3, 3], help="runs of each shape")
     parser.add_argument("--latency-ms", type=int, default=500)
     args = parser.parse_args()
     if not args.part:
