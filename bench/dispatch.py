@@ -7,6 +7,7 @@ finished (verification of that file, aggregation, the report), which should not 
 """
 
 import contextlib
+import importlib
 import statistics
 import subprocess
 import sys
@@ -131,3 +132,33 @@ def parts_rows(figures: list[RunFigures]) -> list[tuple[str, str]]:
         ("    of which: that file verified, s", spread([x.verify_last for x in f])),
         ("  gather + partition, before the run exists, s", spread([x.prepare for x in f])),
     ]
+
+
+def stage_gaps(work: Path, runs: int = 3, model: str = "haiku") -> list[float]:
+    """learn's four stages, ``runs`` times: for each later stage, its last predecessor batch verified ->
+    its first batch claimed (the driver's next-stage step, the broker's pick-up and the claim)."""
+    sys.path.insert(0, str(ROOT))
+    from runs import engine
+    from runs.models import Run
+    # The tests' small learn repository (two commits, two sessions, review comments).
+    fixtures = importlib.import_module("tests.learn_fixtures")
+    made = fixtures.make_learn_repo(work / "learn")
+    params = {
+        "title": fixtures.TITLE,
+        "repo_root": str(made["repo"]),
+        "sessions": [str(made["sessions"])],
+        "comments": str(made["comments"]),
+    }
+    gaps = []
+    for _ in range(runs):
+        run = engine.launch(engine.prepare_run("learn", params, model=model))
+        wait_until(lambda pk=run.pk: Run.objects.get(pk=pk).is_finished, 300, "the learn run finishing")
+        run.refresh_from_db()
+        if run.status != "succeeded":
+            raise SystemExit(f"bench: the learn run {run.run_id} ended {run.status}: {run.error}")
+        batches = list(run.batches.all())
+        for stage in range(2, run.stages + 1):
+            ended = max(b.finished_at for b in batches if b.stage == stage - 1 and b.finished_at)
+            began = min(b.started_at for b in batches if b.stage == stage and b.started_at)
+            gaps.append((began - ended).total_seconds())
+    return gaps

@@ -4,7 +4,8 @@
 - runs (bench/dispatch.py): audit-scan on haiku through a real cluster and the simulator (500 ms a call):
   200 docs x 5 agents ten times, 200 x 20 and 2,000 x 20 three times each: each run's overhead (wall / its
   longest agent) and its parts, medians with the spread; the tail (last file written -> run finished)
-  at 200 and at 2,000 docs with 20 agents, and their ratio;
+  at 200 and at 2,000 docs with 20 agents, and their ratio; learn's stage-to-stage gap (a stage's last
+  batch verified -> the next stage's first batch claimed), three runs of four stages;
 - pages (bench/history.py): the history at 10,000 runs of 60 items (seeded through the models): the
   first page, a filtered page, page 150 and the search fragment, in ms of server time (median of 15
   requests, min to max); the run page's poll with 100 batches.
@@ -92,6 +93,11 @@ def runs(args) -> list[tuple[str, str]]:
             rows.append((f"{docs} docs x {agents} agents, {repeat} run(s)", verdict.strip()))
             rows += dispatch.parts_rows(figures)
             tails[docs, agents] = [x.tail for x in figures]
+        gaps = dispatch.stage_gaps(work)
+        rows.append((f"learn, {len(gaps) // 3} run(s) of 4 stages", ""))
+        rows.append(
+            ("  a stage's last batch verified -> the next one's first claimed, s", dispatch.spread(gaps))
+        )
     # The tail's growth with the docs alone: the fewest and the most docs among runs of as many agents.
     most_agents = max(agents for _, agents in tails)
     shapes = sorted(shape for shape in tails if shape[1] == most_agents)
@@ -138,6 +144,8 @@ def main() -> int:
         import dispatch
 
         os.environ.update(dispatch.simulator_env())
+        # Gathering 2,000 docs on a busy 2-core machine can pass the 2 s a form allows it.
+        os.environ.setdefault("ERKWEB_GATHER_MAX_SECONDS", "60")
     setup_django(work / "data", args.database_url if args.part == "pages" else None)
     from django.db import connection
 
