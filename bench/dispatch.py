@@ -140,6 +140,7 @@ def stage_gaps(work: Path, runs: int = 3, model: str = "haiku") -> list[float]:
     sys.path.insert(0, str(ROOT))
     from runs import engine
     from runs.models import Run
+
     # The tests' small learn repository (two commits, two sessions, review comments).
     fixtures = importlib.import_module("tests.learn_fixtures")
     made = fixtures.make_learn_repo(work / "learn")
