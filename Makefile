@@ -1,5 +1,5 @@
 # The two commands a user needs: `make run` and `make test`. Both set everything up on first use.
-.PHONY: run test lint format bench bench-scale setup browsers clean
+.PHONY: run test lint format bench bench-scale bench-docs setup browsers clean
 
 VENV_PY := .venv/bin/python
 
@@ -27,6 +27,10 @@ bench: setup
 # erkweb at scale (README "Scale"): the history at 10,000 runs, the poll at 100 batches.
 bench-scale: setup
 	$(VENV_PY) bench/scale.py
+
+# The audit loop's history pages at 100 and 1,000 scans of one docs root (README "Scale").
+bench-docs: setup
+	$(VENV_PY) bench/docs_history.py
 
 clean:
 	rm -rf .venv var .pytest_cache

@@ -1,6 +1,7 @@
 """The history pages' charts, as SVG geometry computed here and drawn by the templates: no JavaScript,
 and colours from the stylesheet (classes, never inline styles: the CSP forbids them), so they read in the
-page's own colours. Pure: labels and numbers in, coordinates out."""
+page's own colours. Pure: labels and numbers in, coordinates out, rounded to a tenth of a unit so that
+the templates print them as they are (a chart of a hundred scans is a few hundred numbers)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -60,7 +61,7 @@ def _nice_top(value: int) -> int:
 def _frame(top: int, labels: Sequence[str], xs: Sequence[float]) -> Chart:
     """The axes: ticks on the y axis, the first and last labels under the x axis."""
     plot = HEIGHT - TOP - BOTTOM
-    ticks = tuple((TOP + plot - plot * k / TICKS, top * k // TICKS) for k in range(TICKS + 1))
+    ticks = tuple((round(TOP + plot - plot * k / TICKS, 1), top * k // TICKS) for k in range(TICKS + 1))
     ends = (
         [(xs[0], labels[0]), (xs[-1], labels[-1])] if len(labels) > 1 else list(zip(xs, labels, strict=True))
     )
@@ -79,7 +80,10 @@ def score_chart(values: Sequence[tuple[str, str, int]]) -> Chart | None:
     top = _nice_top(max(score for _l, _t, score in values))
     span = WIDTH - LEFT - RIGHT
     xs = [LEFT + (span * i / (len(values) - 1) if len(values) > 1 else span / 2) for i in range(len(values))]
-    points = tuple(Point(x, _y(score, top), title) for x, (_l, title, score) in zip(xs, values, strict=True))
+    points = tuple(
+        Point(round(x, 1), round(_y(score, top), 1), title)
+        for x, (_l, title, score) in zip(xs, values, strict=True)
+    )
     return replace(_frame(top, [label for label, _t, _s in values], xs), points=points)
 
 
@@ -99,8 +103,8 @@ def tier_chart(scans: Sequence[tuple[str, dict[str, int]]]) -> Chart | None:
         for tier in reversed(TIERS):  # SKIP at the bottom, HIGH on top
             count = counts.get(tier, 0)
             height = _y(0, top) - _y(count, top)  # count's share of the plot's height
-            segments.append(Segment(tier, base - height, height, count))
+            segments.append(Segment(tier, round(base - height, 1), round(height, 1), count))
             base -= height
-        bars.append(Bar(x, width, label, tuple(segments)))
+        bars.append(Bar(round(x, 1), round(width, 1), label, tuple(segments)))
     xs = [bar.x + bar.width / 2 for bar in bars]
     return replace(_frame(top, [label for label, _c in scans], xs), bars=tuple(bars))

@@ -31,9 +31,10 @@ def doc_history(request: HttpRequest) -> HttpResponse:
         error = "Name a docs root and a doc: /docs/history/?root=<docs root>&doc=<path>."
         return render(request, "audit_doc/doc_history.html", {"error": error}, status=400)
     found = history.doc_history(history.root_key(raw), doc)
+    # The chart is small: the last CHART_SCANS scans; the table below lists every one.
     points = [
         (s.created_at.strftime("%Y-%m-%d %H:%M"), f"{s.run_id}: {s.score} ({s.tier})", s.score or 0)
-        for s in found.scans
+        for s in found.scans[-history.CHART_SCANS :]
     ]
     context = {"history": found, "chart": score_chart(points), "root_url": history.root_url(found.root)}
     empty = not (found.scans or found.audits or found.edits)
