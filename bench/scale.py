@@ -45,9 +45,9 @@ def setup_django(data_dir: Path, database_url: str | None) -> None:
     django.setup()
     from django.core.management import call_command
 
-    if database_url:
-        call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", verbosity=0)
+    if database_url:  # a database of its own, emptied: the figures are for exactly the seeded history
+        call_command("flush", interactive=False, verbosity=0)
 
 
 def pages(args) -> list[tuple[str, str]]:
