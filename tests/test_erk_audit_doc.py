@@ -135,3 +135,16 @@ def test_apply_and_revert_bad_arguments_exit_2(audit, scan, args, message):
     filled = [{"{audit}": audit.run_id, "{scan}": scan.run_id}.get(a, a) for a in args]
     code, out, err = erk_cmd(*filled)
     assert code == 2 and out == "" and message in err
+
+
+def test_export_csv_has_audit_docs_columns(audit):
+    code, out, _ = erk_cmd("export", audit.run_id, "--format", "csv")
+    rows = [line.split(",") for line in out.strip().splitlines()]
+    assert code == 0
+    assert rows[0] == ["run_id", "doc", "verdict", "bad", "good", "verified", "broken", "revision_proposed"]
+    items = {i.key: i for i in audit.items.all()}
+    assert [row[1] for row in rows[1:]] == ["cli/flags.md", "arch/overview.md"]
+    for row in rows[1:]:
+        item = items[row[1]]
+        numbers = [str(item.data[key]) for key in ("bad", "good", "verified", "broken")]
+        assert row[2:] == [item.group, *numbers, str(item.data["revised"]).lower()]
