@@ -194,6 +194,12 @@ def test_two_hosts_with_no_shared_disk_run_audit_scan_and_learn(hosts, database,
         mine = {f"batch-{i}.md" for i, h in ran.items() if h == host}
         assert scratch_files(hosts, host, scan["run_id"]) - {"report.md", "manifest.json"} == mine
 
+    local = erk_json(
+        hosts, "run", "audit-scan", "--docs-root", str(EXAMPLE_DOCS), "--agents", "4", "--model", "local",
+        "--as-of", "2026-11-28", "--wait", "--json",
+    )  # fmt: skip
+    assert local["status"] == "succeeded" and local["items"].keys() == scan["items"].keys()
+
     made = make_learn_repo(tmp_path / "checkout")
     learn = erk_json(
         hosts, "run", "learn", "--title", TITLE, "--repo-root", str(made["repo"]),
@@ -222,6 +228,9 @@ def test_two_hosts_with_no_shared_disk_run_audit_scan_and_learn(hosts, database,
             assert status == 200 and "Output written to" in page
         status, exported = get(f"{base}/runs/{data['run_id']}/export.md")
         assert status == 200 and exported.startswith("# ")
+    status, compared = get(f"{base}/compare/?a={scan['run_id']}&b={local['run_id']}")
+    assert status == 200 and scan["run_id"] in compared and local["run_id"] in compared
+    assert "kappa" in compared  # the comparison, from both runs' item rows
     status, csv = get(f"{base}/runs/{scan['run_id']}/export.csv")
     assert status == 200 and len(csv.strip().splitlines()) == 1 + len(scan["items"])
     status, exported = get(f"{base}/runs/{scan['run_id']}/export.json")
