@@ -158,3 +158,18 @@ def test_a_scans_page_offers_audit_top_n_with_estimates_and_a_checkbox_per_doc(c
 
 def test_an_audit_runs_page_has_no_audit_panel(client, audited):
     assert 'id="audit-top"' not in client.get(f"/runs/{audited.run_id}/").content.decode()
+
+
+def test_applied_edits_are_in_the_admin_read_only(client, audited, django_user_model):
+    from runs.operations.audit_doc import applying
+    from runs.operations.audit_doc.models import AppliedEdit
+
+    applying.apply_run(audited, ["cli/flags.md"])
+    admin = django_user_model.objects.create_superuser("admin", "a@example.com", "pw")
+    client.force_login(admin)
+    listing = client.get("/admin/audit_doc/appliededit/").content.decode()
+    assert "cli/flags.md" in listing and audited.run_id in listing
+    edit = AppliedEdit.objects.get()
+    page = client.get(f"/admin/audit_doc/appliededit/{edit.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.get("/admin/audit_doc/appliededit/add/").status_code == 403
