@@ -113,11 +113,11 @@ def history_queryset(params: Mapping[str, str]) -> QuerySet[Run]:
     return runs.defer(*HISTORY_DEFERRED).annotate(**listed).order_by("-created_at", "-id")
 
 
-def model_choices() -> list[str]:
-    """Every model some run used, for the history's filter: one index lookup per distinct model (a
-    loose index scan, on the model index), not a read of every run."""
+def model_choices_sql() -> str:
+    """Every model some run used, smallest first: one index lookup per distinct model (a loose index
+    scan on the model index), not a read of every run."""
     table = connection.ops.quote_name(Run._meta.db_table)
-    sql = f"""
+    return f"""
         WITH RECURSIVE used(model) AS (
             SELECT MIN(model) FROM {table}
             UNION ALL
@@ -126,8 +126,12 @@ def model_choices() -> list[str]:
         )
         SELECT model FROM used WHERE model IS NOT NULL
     """  # the table name is the model's own, quoted: nothing here comes from a request
+
+
+def model_choices() -> list[str]:
+    """The history's model filter's choices (``model_choices_sql``)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(model_choices_sql())
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from runs.models import Batch, ItemResult, Run, RunSearchTerm
 from runs.models.search import query_range, terms_of
-from runs.presenters import history_queryset, model_choices
+from runs.presenters import history_queryset, model_choices, model_choices_sql
 
 from .factories import make_run
 
@@ -115,6 +115,12 @@ def test_the_model_filter_lists_each_model_once(client, tmp_path):
     for model in ("sonnet", "haiku", "local", "haiku"):
         make_run(tmp_path, model=model)
     assert model_choices() == ["haiku", "local", "sonnet"]
+    if connection.vendor == "sqlite":  # each step one lookup in the model index, never a scan of runs
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {model_choices_sql()}")
+            plan = [str(row[-1]) for row in cursor.fetchall()]
+        looked_up = [step for step in plan if "runs_run" in step]
+        assert looked_up and all("USING COVERING INDEX run_model_newest" in step for step in looked_up)
     body = client.get("/").content.decode()
     assert body.count('<option value="haiku"') == 1
 
