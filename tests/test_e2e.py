@@ -85,8 +85,8 @@ def erk(env, *args, timeout=180) -> tuple[int, str, str]:
 
 
 def last_json(stdout: str) -> dict:
-    """The JSON object that ends the output (the run id comes before it)."""
-    return json.loads(stdout[stdout.index("\n{") + 1 :] if not stdout.startswith("{") else stdout)
+    """What `erk ... --json` prints: one JSON object, nothing else."""
+    return json.loads(stdout)
 
 
 def scan(env, model: str) -> dict:
@@ -97,7 +97,7 @@ def scan(env, model: str) -> dict:
     )  # fmt: skip
     assert code == 0, f"erk exited {code}: {err}\n{out[-2000:]}"
     data = last_json(out)
-    assert out.splitlines()[0] == data["run_id"]
+    assert data["run_id"].startswith("audit-scan-")
     return data
 
 

@@ -121,9 +121,9 @@ def test_run_wait_json_prints_the_object_last(docs_root, sync_tasks, monkeypatch
         "--json",
     )
     assert code == 0
-    run_id, rest = out.split("\n", 1)
-    data = json.loads(rest)
-    assert data["run_id"] == run_id and data["status"] == "succeeded" and len(data["batches"]) == 2
+    data = json.loads(out)  # the JSON object alone: `erk run ... --json | jq` works
+    assert Run.objects.get().run_id == data["run_id"]
+    assert data["status"] == "succeeded" and len(data["batches"]) == 2
 
 
 def test_wait_exits_1_when_the_run_fails(docs_root, sync_tasks, simulator, monkeypatch):
@@ -143,7 +143,7 @@ def test_wait_exits_1_when_the_run_fails(docs_root, sync_tasks, simulator, monke
         "--json",
     )
     assert code == 1
-    data = json.loads(out.split("\n", 1)[1])
+    data = json.loads(out)
     assert data["status"] == "failed" and data["batches"][0]["reason"] == "empty file"
     assert "batch 1: empty file" in data["error"]
 
@@ -217,7 +217,7 @@ def test_learn_from_the_command_line(tmp_path, sync_tasks, monkeypatch):
     ]
     code, out, _ = erk_cmd(*args, "--model", "local", "--stage-model", "4=local", "--wait", "--json")
     assert code == 0
-    data = json.loads(out.split("\n", 1)[1])
+    data = json.loads(out)
     assert data["status"] == "succeeded" and [s["status"] for s in data["stages"]] == ["verified"] * 4
     assert [s["stage"] for s in data["stages"]] == [1, 2, 3, 4] and data["stages"][3]["model"] == "local"
     assert data["tripwire_candidates"] and {"action", "warning", "target_doc_path"} <= set(

@@ -128,9 +128,9 @@ def test_the_command_line(texts, with_word_count, sync_tasks, capsys):
 
     code, out, err = erk("run", "word-count", "--texts-root", str(texts), "--model", "local", "--json")
     assert code == 0, err
-    run_id, body = out.split("\n", 1)
-    data = json.loads(body)
-    assert data["run_id"] == run_id and data["status"] == "succeeded"
+    data = json.loads(out)  # the JSON object alone
+    run_id = data["run_id"]
+    assert run_id.startswith("word-count-") and data["status"] == "succeeded"
     assert {key: item["score"] for key, item in data["items"].items()} == WORDS
 
     code, out, err = erk("show", run_id)

@@ -94,7 +94,11 @@ class Command(BaseCommand):
         run.add_argument(
             "--wait", action="store_true", help="wait for the run to end; exit 0 only if it succeeded"
         )
-        run.add_argument("--json", action="store_true", help="print the run as one JSON object, last")
+        run.add_argument(
+            "--json",
+            action="store_true",
+            help="print the run as one JSON object alone (progress goes to stderr)",
+        )
 
         show = sub.add_parser("show", help="print a run")
         show.add_argument("run_id")
@@ -169,7 +173,8 @@ class Command(BaseCommand):
                 f"no worker cluster is running, so the run would never start: {START_CLUSTER_HINT}"
             )
         run = engine.launch(prepared)
-        self.stdout.write(run.run_id)
+        if not o["json"]:  # with --json the output is the JSON object alone (it holds the run id)
+            self.stdout.write(run.run_id)
         return self._finish(run, o)
 
     def do_show(self, o) -> int:
