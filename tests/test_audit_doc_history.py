@@ -22,8 +22,8 @@ AS_OF = date(2026, 11, 28)
 WORSE = "# Flags\n\n" + "".join(f"See src/gone_{n}.py. It always returns.\n" for n in range(12))
 
 
-def scan(docs_root) -> Run:
-    run = engine.create_run("audit-scan", {"docs_root": str(docs_root)}, model="local", agents=2, as_of=AS_OF)
+def scan(docs_root, as_of: date = AS_OF) -> Run:
+    run = engine.create_run("audit-scan", {"docs_root": str(docs_root)}, model="local", agents=2, as_of=as_of)
     run = Run.objects.get(pk=run.pk)
     assert run.status == "succeeded", run.error
     return run
@@ -67,6 +67,25 @@ def test_since_the_previous_scan_from_the_scans_own_rows(story):
         assert order.index(after[m.doc]) < order.index(before[m.doc])
     assert "cli/flags.md" in {m.doc for m in changes.up}
     assert history.since_previous(first).previous is None
+
+
+def test_a_doc_left_out_as_audited_is_neither_removed_nor_new_when_it_comes_back(client, story, docs_root):
+    _first, second, _audit = story
+    # cli/flags.md was applied (stamped last_audited today): the next scan leaves it out for 7 days.
+    third = scan(docs_root)
+    assert "cli/flags.md" in third.summary["excluded_paths"]
+    changes = history.since_previous(third)
+    assert changes.previous == second.run_id
+    assert changes.audited == ["cli/flags.md"] and changes.removed == [] and changes.new == []
+    # In January both audits are old (flags.md's of today, and recent.md's of 2026-11-25 from the
+    # fixture): they are scanned again, back after an audit, not new.
+    fourth = scan(docs_root, as_of=date(2027, 1, 15))
+    assert fourth.summary["excluded_paths"] == []
+    changes = history.since_previous(fourth)
+    assert sorted(changes.back) == ["cli/flags.md", "cli/recent.md"]
+    assert changes.new == [] and changes.audited == [] and changes.removed == []
+    page = client.get(history.root_url(str(docs_root))).content.decode()
+    assert "Back after an audit (2)" in page and "Removed (0)" in page and "New (0)" in page
 
 
 def test_a_docs_story(story, docs_root):

@@ -68,4 +68,6 @@ def test_scan_audit_apply_scan_again(cluster, tmp_path):  # noqa: F811
     code, out, _ = erk(cluster, "history", "--docs-root", str(docs), "--json")
     root = json.loads(out)
     assert [s["run_id"] for s in root["scans"]] == [first["run_id"], second["run_id"]]
-    assert sorted(root["since_previous"]["removed"]) == sorted(top5)
+    # The applied docs were not removed: the second scan left them out as audited within 7 days.
+    assert root["since_previous"]["removed"] == [] and root["since_previous"]["new"] == []
+    assert sorted(root["since_previous"]["audited"]) == sorted(top5)

@@ -181,6 +181,10 @@ class Changes:
     previous: str | None  # None: the first scan of its root
     new: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    # A doc audited within 7 days is excluded from a scan (audit-scan's rule): not removed, and not new
+    # when a later scan holds it again.
+    audited: list[str] = field(default_factory=list)  # scanned before, excluded as audited now
+    back: list[str] = field(default_factory=list)  # excluded as audited before, scanned again now
     up: list[Moved] = field(default_factory=list)
     down: list[Moved] = field(default_factory=list)
 
@@ -190,6 +194,12 @@ def _items(run_pk: int) -> dict[str, tuple[int | None, str]]:
         key: (score, tier)
         for key, score, tier in ItemResult.objects.filter(run_id=run_pk).values_list("key", "score", "group")
     }
+
+
+def _excluded(run_pk: int) -> set[str]:
+    """The docs a scan left out as audited within 7 days (audit-scan records them in its summary)."""
+    paths = Run.objects.filter(pk=run_pk).values_list("summary__excluded_paths", flat=True).first()
+    return {path for path in paths or () if isinstance(path, str)}
 
 
 def previous_scan(scan: Run) -> Run | None:
@@ -210,8 +220,11 @@ def since_previous(scan: Run) -> Changes:
 def compare_scans(scan: Run, before_run: Run) -> Changes:
     now, before = _items(scan.pk), _items(before_run.pk)
     changes = Changes(scan.run_id, before_run.run_id)
-    changes.new = [doc for doc in now if doc not in before]
-    changes.removed = [doc for doc in before if doc not in now]
+    excluded_now, excluded_before = _excluded(scan.pk), _excluded(before_run.pk)
+    changes.new = [doc for doc in now if doc not in before and doc not in excluded_before]
+    changes.back = [doc for doc in now if doc not in before and doc in excluded_before]
+    changes.removed = [doc for doc in before if doc not in now and doc not in excluded_now]
+    changes.audited = [doc for doc in before if doc not in now and doc in excluded_now]
     for doc, (score, tier) in now.items():
         if doc in before and before[doc][1] != tier:
             moved = Moved(doc, before[doc][1], tier, before[doc][0], score)
@@ -267,6 +280,8 @@ def linked(changes: Changes, root: str) -> dict[str, Any]:
         "previous": changes.previous,
         "new": [(doc, doc_url(root, doc)) for doc in changes.new],
         "removed": [(doc, doc_url(root, doc)) for doc in changes.removed],
+        "audited": [(doc, doc_url(root, doc)) for doc in changes.audited],
+        "back": [(doc, doc_url(root, doc)) for doc in changes.back],
         "up": [(m, doc_url(root, m.doc)) for m in changes.up],
         "down": [(m, doc_url(root, m.doc)) for m in changes.down],
     }

@@ -18,6 +18,8 @@ def _changes(c: Changes | None) -> dict[str, Any] | None:
         "previous": c.previous,
         "new": c.new,
         "removed": c.removed,
+        "audited": c.audited,
+        "back": c.back,
         "up": _moved(c.up),
         "down": _moved(c.down),
     }
@@ -86,11 +88,15 @@ def root_text(h: RootHistory) -> str:
         lines.append(f"{s.run_id}  {s.created_at:%Y-%m-%d %H:%M}  {tiers}")
     c = h.latest
     if c is not None and c.previous:
-        counts = f"{len(c.new)} new, {len(c.removed)} removed, {len(c.up)} up, {len(c.down)} down"
+        counts = (
+            f"{len(c.new)} new, {len(c.removed)} removed, {len(c.audited)} left out as audited, "
+            f"{len(c.back)} back after an audit, {len(c.up)} up, {len(c.down)} down"
+        )
         lines.append(f"since {c.previous}: {counts}")
         lines += [f"  up    {m.doc}: {m.tier_before} -> {m.tier_after}" for m in c.up]
         lines += [f"  down  {m.doc}: {m.tier_before} -> {m.tier_after}" for m in c.down]
         lines += [f"  new   {doc}" for doc in c.new] + [f"  gone  {doc}" for doc in c.removed]
+        lines += [f"  audited  {doc}" for doc in c.audited] + [f"  back  {doc}" for doc in c.back]
     return "\n".join(lines)
 
 
