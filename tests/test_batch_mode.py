@@ -127,6 +127,8 @@ def test_an_agent_that_misbehaves_fails_its_batch_by_name(docs_root, sync_tasks,
 
 
 def test_cancelling_the_run_cancels_its_message_batch(docs_root, sync_tasks, simulator):
+    # Long enough for the cancel to find the message batch still in progress, however busy the machine.
+    simulator.set_batch_delay(60_000)
     run = start(docs_root)
     engine.advance(run.pk)  # the first turns go out
     open_batch = MessageBatch.objects.get(run=run)
