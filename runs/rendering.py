@@ -8,6 +8,7 @@ import re
 
 import markdown
 import nh3
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 MARKDOWN_EXTENSIONS = ["tables", "fenced_code", "sane_lists"]
@@ -67,6 +68,27 @@ def _filter_attribute(element: str, attribute: str, value: str) -> str | None:
     if element == "ol" and attribute == "start":  # sane_lists keeps a list's first number
         return value if _DIGITS.fullmatch(value) else None
     return value
+
+
+# A table cell or a list entry whose whole text is one name (a report's doc path, say).
+_NAMED = re.compile(r"<(td|li)>([^<>]+)</\1>")
+
+
+def link_items(html: SafeString, links: dict[str, str]) -> SafeString:
+    """``html`` (render_markdown's) with every table cell and list entry that holds exactly an item's
+    key made a link to that item's page. The keys are compared as the HTML shows them, escaped."""
+    if not links:
+        return html
+    by_text = {str(escape(key)): url for key, url in links.items()}
+
+    def link(match: re.Match[str]) -> str:
+        url = by_text.get(match.group(2))
+        if url is None:
+            return match.group(0)
+        tag, text = match.groups()
+        return f'<{tag}><a class="path" href="{escape(url)}">{text}</a></{tag}>'
+
+    return mark_safe(_NAMED.sub(link, html))  # safe: the text was sanitised HTML, the URL is escaped
 
 
 def render_markdown(text: str) -> SafeString:

@@ -34,7 +34,7 @@ from .presenters import (
     run_page_run,
     transcript_turns,
 )
-from .rendering import render_markdown
+from .rendering import link_items, render_markdown
 
 PAGE_SIZE = 50
 OUTPUT_SHOWN_CHARS = 256 * 1024  # a page, not the whole of an output that may be ERKWEB_OUTPUT_MAX_BYTES
@@ -118,7 +118,7 @@ def run_detail(request, run_id):
         "batches": batches,
         "progress": progress(batches),
         # A finished run's page is not polled: its report and groups are read then.
-        "report_html": render_markdown(run.report) if succeeded else "",
+        "report_html": link_items(render_markdown(run.report), _item_links(run)) if succeeded else "",
         "groups": get_operation(run.operation).group_counts(run) if succeeded else {},
         **(presentation.report_context(run) if succeeded else {}),
         # What the operations add to a finished run's page (an audit of a scan's docs, say).
@@ -134,6 +134,11 @@ def run_detail(request, run_id):
         .only("run_id", "model", "status")[:20],
     }
     return render(request, _fragment(request, "runs/run_detail.html", "run-body"), context)
+
+
+def _item_links(run: Run) -> dict[str, str]:
+    """What the operations link the report's item names to (a scan's docs to their history, say)."""
+    return {key: url for op in operations() for key, url in op.presentation.item_links(run).items()}
 
 
 def _stages_graph(run: Run, batches) -> list[dict]:

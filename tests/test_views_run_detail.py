@@ -24,7 +24,8 @@ def test_finished_run_shows_report_tiers_and_totals(client, tmp_path):
     body = response.content.decode()
     assert response.status_code == 200
     assert '<strong id="run-status" class="status status-succeeded">succeeded</strong>' in body
-    assert "<table>" in body and "<td>a.md</td>" in body  # the report, rendered from markdown
+    # The report, rendered from markdown; its doc names link to their history (test_report_links.py).
+    assert "<table>" in body and ">a.md</a></td>" in body
     assert 'class="tier-card' in body and "hx-trigger" not in body  # finished: no polling
     assert "Export:" in body and f"/runs/{run.run_id}/export.csv" in body
 

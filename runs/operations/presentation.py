@@ -142,6 +142,12 @@ class Presentation:
         """Anything else a succeeded run's ``report`` partial needs (read once: the page is not polled)."""
         return {}
 
+    def item_links(self, run: "Run") -> dict[str, str]:
+        """Pages about the items of a succeeded run's report, any operation's, by item key (a scan's
+        docs link their history, say): the report's cells and list entries that name an item link
+        there. One query at most."""
+        return {}
+
     def panels(self, run: "Run") -> list[Panel]:
         """Blocks for a finished run's page, any operation's (a scan's page offers to audit its docs)."""
         return []

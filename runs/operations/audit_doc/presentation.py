@@ -115,6 +115,12 @@ class AuditDocPresentation(Presentation):
             Panel("audit_doc/from_scan.html", from_scan.panel_context(run)),
         ]
 
+    def item_links(self, run: "Run") -> dict[str, str]:
+        if not from_scan.offers_audit(run):
+            return {}
+        root = run.params["docs_root"]
+        return {doc: history.doc_url(root, doc) for doc in run.items.values_list("key", flat=True)}
+
     def history_link(self, run: "Run") -> str:
         root = run.params.get("docs_root") if run.operation in (history.SCAN, history.AUDIT) else None
         return history.root_url(root) if isinstance(root, str) and root else ""
