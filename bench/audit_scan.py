@@ -219,7 +219,10 @@ def main() -> int:
         ("verification + aggregation", f"{(finished - last_written).total_seconds():.3f} s"),
         ("docs' own size", f"{doc_tokens:,.0f} tokens ({doc_tokens / scanned:,.0f} per doc)"),
         ("billed input tokens", f"{billed_input:,.0f} ({billed_input / scanned:,.0f} per doc)"),
-        ("token economy (billed input / docs' tokens)", f"{billed_input / doc_tokens:.3f}  (limit 1.0)"),
+        (
+            "token economy (billed input / docs' tokens)",
+            f"{billed_input / doc_tokens:.3f}  (1.0 = each doc read once)",
+        ),
         ("cost of the run (billed)", f"${run.cost_usd:.4f} ({run.model_id})"),
         ("estimate before the run (tokens counted)", f"${counted.cost_usd:.4f}"),
         ("estimate / billed", f"{float(counted.cost_usd) / float(run.cost_usd):.3f}  (goal 0.85 to 1.15)"),
