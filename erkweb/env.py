@@ -2,7 +2,7 @@
 
 import json
 import os
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -65,17 +65,32 @@ def env_json(name: str) -> dict[str, Any]:
     return value
 
 
+# A budget is stored as a DecimalField(max_digits=12, decimal_places=6): under a million dollars, to
+# the millionth of one.
+MAX_MONEY = Decimal("999999.999999")
+MONEY_PLACES = Decimal("0.000001")
+
+
+def money(raw: str) -> Decimal:
+    """An amount of US dollars (``$`` optional), more than 0 and less than a million, to the millionth;
+    ValueError saying what is wrong with it otherwise."""
+    try:
+        value = Decimal(raw.strip().removeprefix("$"))
+    except InvalidOperation:
+        raise ValueError("must be an amount of US dollars (e.g. 2.50)") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError("must be more than 0 dollars")
+    if value > MAX_MONEY:
+        raise ValueError("must be less than 1,000,000 dollars")
+    return value.quantize(MONEY_PLACES, rounding=ROUND_DOWN)
+
+
 def env_money(name: str) -> Decimal | None:
-    """An amount of US dollars (a budget), or None when unset; it must be more than 0."""
+    """An amount of US dollars (a budget), or None when unset (``money``'s rules)."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return None
     try:
-        value = Decimal(raw.removeprefix("$"))
-    except InvalidOperation:
-        raise ImproperlyConfigured(
-            f"{name} must be an amount of US dollars (e.g. 2.50), not {raw!r}"
-        ) from None
-    if not value.is_finite() or value <= 0:
-        raise ImproperlyConfigured(f"{name} must be more than 0 dollars, not {raw!r}")
-    return value
+        return money(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} {exc}, not {raw!r}") from None

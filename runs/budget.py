@@ -13,11 +13,13 @@ The month is the calendar month in UTC, and a run's spend counts in the month it
 """
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+
+from erkweb.env import money
 
 from .claude.agent import AgentStopped
 from .errors import InputError
@@ -41,13 +43,9 @@ def parse_budget(raw: object, flag: str = "--max-cost") -> Decimal | None:
     if raw is None or str(raw).strip() == "":
         return None
     try:
-        value = Decimal(str(raw).strip().removeprefix("$"))
-    except InvalidOperation:
-        message = f"{flag} must be an amount of US dollars (e.g. 2.50), not {raw!r}"
-        raise InputError(message, field="max_cost") from None
-    if not value.is_finite() or value <= 0:
-        raise InputError(f"{flag} must be more than 0 dollars, not {raw!r}", field="max_cost")
-    return value
+        return money(str(raw))
+    except ValueError as exc:
+        raise InputError(f"{flag} {exc}, not {raw!r}", field="max_cost") from None
 
 
 def month_start(now: datetime | None = None) -> datetime:

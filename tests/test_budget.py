@@ -63,6 +63,24 @@ def test_a_budget_is_dollars_more_than_zero():
     assert dollars(Decimal("0.06215")) == "$0.0622"
 
 
+def test_a_budget_fits_what_the_database_stores(monkeypatch):
+    # Run.max_cost is a DecimalField(max_digits=12, decimal_places=6): under $1,000,000, to the millionth.
+    assert parse_budget("999999.999999") == Decimal("999999.999999")
+    assert parse_budget("0.1234567") == Decimal("0.123456")  # to the millionth, never rounded up
+    for too_big in ("1000000", "1e7", "$12345678.5"):
+        with pytest.raises(InputError, match="--max-cost must be less than 1,000,000 dollars"):
+            parse_budget(too_big)
+    from django.core.exceptions import ImproperlyConfigured
+
+    from erkweb.env import env_money
+
+    monkeypatch.setenv("ERKWEB_DEFAULT_MAX_COST", "1000000")
+    with pytest.raises(ImproperlyConfigured, match="ERKWEB_DEFAULT_MAX_COST must be less than 1,000,000"):
+        env_money("ERKWEB_DEFAULT_MAX_COST")
+    monkeypatch.setenv("ERKWEB_DEFAULT_MAX_COST", "$2.50")
+    assert env_money("ERKWEB_DEFAULT_MAX_COST") == Decimal("2.50")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_run_whose_estimate_is_over_its_budget_is_refused_with_both_figures(docs_root, simulator):
     estimate = estimate_of(docs_root)
@@ -200,6 +218,7 @@ def test_erk_run_refuses_a_bad_or_too_small_budget_with_exit_2(docs_root, simula
 
     for budget, message in (
         ("-1", "--max-cost must be more than 0 dollars"),
+        ("1000000", "--max-cost must be less than 1,000,000 dollars"),
         ("0.000001", "is over its budget"),
     ):
         with pytest.raises(SystemExit) as exit_code:
