@@ -74,7 +74,9 @@ def choose_agent_count(
     if items == 0:
         return AgentChoice(1, Decimal(0), {1: Decimal(0)}, 1, Decimal(0))
     most = min(MAX_AUTO_AGENTS, items)
-    candidates = [n for n in range(1, most + 1) if -(-items // n) <= max_batch_items] or [most]
+    # More items than MAX_AUTO_AGENTS batches of the largest size hold: the fewest batches that do.
+    fewest = -(-items // max_batch_items)
+    candidates = [n for n in range(1, most + 1) if -(-items // n) <= max_batch_items] or [fewest]
     costs = {n: cost_of(partitioned(plan, n)) for n in candidates}
     cheapest = min(costs.values())
     chosen = min((n for n, cost in costs.items() if cost == cheapest), key=lambda n: (abs(n - workers), n))
