@@ -127,3 +127,37 @@ def test_a_run_of_before_gets_relative_paths_and_its_outputs_and_inputs_as_rows(
     files = new.get_model("runs", "RunFile").objects.all()
     # log.txt was not in the folder any more: only what is there is kept.
     assert [(f.path, f.content) for f in files] == [("diff.patch", "diff --git a/x b/x\n")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_history_listing_is_filled_in_for_runs_made_before_it(migrator):
+    before, after = [("runs", "0008_budgets")], [("runs", "0009_history_listing")]
+    executor = migrator
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    run = old.get_model("runs", "Run").objects.create(
+        run_id="learn-20261128-100000-abcd",
+        operation="learn",
+        status="succeeded",
+        model="local",
+        model_id="local",
+        agents=1,
+        params={"repo_root": "/srv/Project-Alpha", "title": "Faster cache", "as_of": "2026-11-28"},
+    )
+    batch = old.get_model("runs", "Batch").objects.create(
+        run=run, index=1, role="r", inputs=[], model_id="local"
+    )
+    for n, group in enumerate(("HIGH", "HIGH", "LOW")):
+        old.get_model("runs", "ItemResult").objects.create(
+            run=run, batch=batch, key=f"k{n}", position=n, score=1, group=group
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps
+    run = new.get_model("runs", "Run").objects.get(run_id="learn-20261128-100000-abcd")
+    assert (run.item_count, run.group_counts) == (3, {"HIGH": 2, "LOW": 1})
+    terms = set(new.get_model("runs", "RunSearchTerm").objects.filter(run=run).values_list("term", flat=True))
+    # Every word start of the run id, the repository and the title, lowercased; as_of is not searched.
+    assert {"learn-20261128-100000-abcd", "abcd", "/srv/project-alpha", "project-alpha", "alpha"} <= terms
+    assert {"faster cache", "cache"} <= terms and not any(t.startswith("2026-11-28") for t in terms)

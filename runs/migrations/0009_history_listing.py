@@ -9,7 +9,26 @@ import runs.models.search
 from django.db import migrations, models
 from django.db.models import Count
 
-from runs.models.search import search_texts, terms_of
+# Frozen here as they were when this migration was written (a migration must not change with the code):
+# the params the operations' presentations searched then, and the word starts of runs/models/search.py.
+SEARCH_PARAMS = ("docs_root", "from_run", "repo_root", "title")
+TERM_MAX = 200
+
+
+def terms_of(texts):
+    terms = set()
+    for text in texts:
+        text = text.lower()
+        if text.strip():
+            terms.add(text[:TERM_MAX])
+        for i, char in enumerate(text):
+            if char.isalnum() and (i == 0 or not text[i - 1].isalnum()):
+                terms.add(text[i : i + TERM_MAX])
+    return terms
+
+
+def search_texts(run_id, params):
+    return [run_id, *(params[n] for n in SEARCH_PARAMS if isinstance(params.get(n), str))]
 
 
 def fill_listings_and_terms(apps, schema_editor):
