@@ -173,3 +173,25 @@ def test_applied_edits_are_in_the_admin_read_only(client, audited, django_user_m
     page = client.get(f"/admin/audit_doc/appliededit/{edit.pk}/change/")
     assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
     assert client.get("/admin/audit_doc/appliededit/add/").status_code == 403
+
+
+def test_a_huge_repetitive_edit_is_drawn_within_the_matching_budget_on_both_pages(client, audited):
+    """The reviewer's worst case (5,000 repetitive lines took 109 s to diff) as what an applied edit
+    wrote: the run page and the doc's history page both answer with the region shown whole, cut at
+    2,000 rows, rather than matching it line by line."""
+    from runs.operations.audit_doc.applying import apply_run
+    from runs.operations.audit_doc.models import AppliedEdit
+
+    apply_run(audited, ["arch/hostile.md"])
+    old = "\n".join(f"line {i % 7}" for i in range(5000)).encode()
+    new = "\n".join(f"line {(i * 3) % 11}" for i in range(5000)).encode()
+    AppliedEdit.objects.filter(run=audited, doc="arch/hostile.md").update(original=old, written=new)
+    note = "too large to match line by line: the changed region is shown whole"
+    run_page = client.get(f"/runs/{audited.run_id}/").content.decode()
+    assert note in run_page and "(cut at 2,000 rows)" in run_page
+    assert run_page.count('<td class="dl">line 1</td>') >= 1
+    history = client.get(
+        "/docs/history/", {"root": audited.params["docs_root"], "doc": "arch/hostile.md"}
+    ).content.decode()
+    assert note in history and "(cut at 2,000 rows)" in history
+    assert history.count('<tr class="d-changed">') == 1999  # the first line is the same; 1,999 rows follow

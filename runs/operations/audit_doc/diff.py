@@ -3,6 +3,12 @@ lines for a unified listing (a phone), both from one line matching (difflib).
 
 Pure text in, plain values out: the template escapes every line (they are the doc's and an agent's).
 Long unchanged runs are folded to CONTEXT lines either side; at most MAX_ROWS rows are shown.
+
+The work is bounded, because a revision is an agent's (hostile) and the diff is drawn on page views: the
+lines the two texts share at the start and the end are taken off first (linear), and difflib's matching of
+what is left, which is quadratic or worse on repetitive lines (2,000 lines took 9 s, 5,000 took 109 s), is
+given MATCH_BUDGET steps. Beyond that the changed region is shown whole, its lines as removed then added,
+and Diff.coarse says so.
 """
 
 import difflib
@@ -10,6 +16,10 @@ from dataclasses import dataclass, field
 
 CONTEXT = 3
 MAX_ROWS = 2000
+# Line pairs difflib may look at (each line of one text against the equal lines of the other) while
+# matching the changed region: about 20 million a second on this machine; the last search let through is
+# at most a budget's worth itself, so matching ends within a second whatever the texts.
+MATCH_BUDGET = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,8 @@ class Diff:
     added: int = 0
     removed: int = 0
     cut: bool = False  # rows beyond MAX_ROWS were left out
+    coarse: bool = False  # matching ran out of MATCH_BUDGET: the changed region is shown whole
+    match_steps: int = 0  # the line pairs matching looked at (at most MATCH_BUDGET plus one look's worth)
 
     @property
     def changed(self) -> bool:
@@ -50,10 +62,68 @@ def _fold(count: int) -> tuple[Row, Line]:
     return Row("fold", left=text, right=text), Line("…", text, "fold")
 
 
+class _OverBudget(Exception):
+    pass
+
+
+class _BudgetedMatcher(difflib.SequenceMatcher[str]):
+    """difflib's matcher, counting before each longest-match search the line pairs it will look at (for
+    each line of a in the range, the equal lines of b) and stopping once MATCH_BUDGET is spent."""
+
+    steps = 0
+
+    def find_longest_match(
+        self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
+    ) -> difflib.Match:
+        # difflib's own attributes (the first text, and each line of the second's positions), which its
+        # type stubs leave out.
+        a: list[str] = self.a  # type: ignore[attr-defined]
+        b2j: dict[str, list[int]] = self.b2j  # type: ignore[attr-defined]
+        stop = len(a) if ahi is None else ahi
+        self.steps += (stop - alo) + sum(len(b2j.get(a[i], ())) for i in range(alo, stop))
+        if self.steps > MATCH_BUDGET:
+            raise _OverBudget
+        return super().find_longest_match(alo, ahi, blo, bhi)
+
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _opcodes(a: list[str], b: list[str], out: "Diff") -> list[Opcode]:
+    """The opcodes of a against b: the shared start and end, and between them difflib's matching within
+    MATCH_BUDGET, else one replace of the whole region."""
+    start = 0
+    limit = min(len(a), len(b))
+    while start < limit and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < limit - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
+        end += 1
+    a_end, b_end = len(a) - end, len(b) - end
+    middle: list[Opcode] = []
+    if start < a_end or start < b_end:
+        # Blank lines are junk, as difflib.IS_LINE_JUNK has them: they do not start a match, only join the
+        # ones beside them, so a doc's many blank lines do not multiply the pairs looked at.
+        matcher = _BudgetedMatcher(_blank, a[start:a_end], b[start:b_end], autojunk=False)
+        try:
+            found = matcher.get_opcodes()
+        except _OverBudget:
+            found, out.coarse = [("replace", 0, a_end - start, 0, b_end - start)], True
+        out.match_steps = matcher.steps
+        middle = [(tag, i1 + start, i2 + start, j1 + start, j2 + start) for tag, i1, i2, j1, j2 in found]
+    head: list[Opcode] = [("equal", 0, start, 0, start)] if start else []
+    tail: list[Opcode] = [("equal", a_end, len(a), b_end, len(b))] if end else []
+    return head + middle + tail
+
+
 def diff(old: str, new: str) -> Diff:
     a, b = old.splitlines(), new.splitlines()
     out = Diff()
-    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    opcodes = _opcodes(a, b, out)
     for n, (tag, i1, i2, j1, j2) in enumerate(opcodes):
         if tag == "equal":
             first, last = n == 0, n == len(opcodes) - 1
@@ -77,6 +147,9 @@ def diff(old: str, new: str) -> Diff:
         left, right = a[i1:i2], b[j1:j2]
         out.removed += len(left)
         out.added += len(right)
+        # Rows past MAX_ROWS are cut below anyway: not building them keeps a huge region linear and small.
+        room = max(0, MAX_ROWS + 1 - len(out.rows))
+        left, right = left[:room], right[:room]
         for k in range(max(len(left), len(right))):
             has_left, has_right = k < len(left), k < len(right)
             kind = "changed" if has_left and has_right else ("removed" if has_left else "added")
@@ -89,8 +162,8 @@ def diff(old: str, new: str) -> Diff:
                     right[k] if has_right else None,
                 )
             )
-        out.lines += [Line("-", text, "removed") for text in left]
-        out.lines += [Line("+", text, "added") for text in right]
+        out.lines += [Line("-", text, "removed") for text in left[: max(0, MAX_ROWS + 1 - len(out.lines))]]
+        out.lines += [Line("+", text, "added") for text in right[: max(0, MAX_ROWS + 1 - len(out.lines))]]
     if len(out.rows) > MAX_ROWS or len(out.lines) > MAX_ROWS:
         out.rows, out.lines, out.cut = out.rows[:MAX_ROWS], out.lines[:MAX_ROWS], True
     return out
