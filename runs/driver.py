@@ -29,9 +29,13 @@ one in the database and checks where it ends):
     ``ERKWEB_CLAIM_TIMEOUT`` unclaimed. A duplicate delivery is refused by the claim.
 
 12. a batch-mode run (``Run.mode`` batch): its batches have no tasks; its own step
-    (runs/claude/batch_mode.py, under a lease) claims the pending ones, submits every waiting turn as one
-    message batch, polls it, and applies its results. A step that died halfway is taken up the next time:
-    a result is applied only by the batch whose saved state awaits it.
+    (runs/claude/batch_mode.py, under a lease renewed as it works) claims the pending ones, submits every
+    waiting turn as one message batch, polls it, and applies its results. A step that died halfway is
+    taken up by the next (runs/claude/batch_recovery.py): a batch written but not verified is verified
+    from the output saved in its row; one running with no conversation (claimed, then the step died) is
+    made pending again, or failed once its attempts are spent; one awaiting a request that no open
+    message batch holds has its turn sent again. A result is applied only while its batch awaits it (a
+    conditional UPDATE), and an error applying it fails that batch alone, by name.
 
 Nothing here holds a transaction around an agent or a file read beyond verification's bound.
 """
@@ -45,7 +49,7 @@ from django.db import transaction
 from django.db.models.functions import Now
 
 from . import aggregation, budget, faults, queue, verification, workers
-from .claude import batch_mode
+from .claude import batch_mode, batch_recovery
 from .models import (
     BATCH_IN_FLIGHT,
     RUN_ACTIVE,
@@ -142,7 +146,7 @@ def _step(run_pk: int) -> str | None:
         batch.run = run
     if run.status == RunStatus.CANCELLED:
         if run.mode == RunMode.BATCH:
-            return batch_mode.cancel_leftovers(run_pk)
+            return batch_recovery.cancel_leftovers(run_pk)
         return _cancel_leftovers(run, batches)
     if run.status == RunStatus.AGGREGATING:
         return _aggregate(run)

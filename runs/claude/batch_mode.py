@@ -25,6 +25,7 @@ awaits its ``custom_id``, so a step that died halfway applies the rest the next 
 
 import base64
 import logging
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -37,10 +38,10 @@ from ..operations import get_operation
 from ..scratch import materialise, output_file
 from ..workers import worker_name
 from .agent import run_tool
+from .batch_recovery import client_for, recover
 from .conversation import AgentFailed, Conversation
-from .endpoint import endpoint_for_run, make_client
 from .pricing import call_cost, usage_dict, worst_case_cost
-from .retries import SPEND_LIMIT_CODES, SPEND_LIMIT_WORDS, classify
+from .retries import classify, spend_limit_error
 
 log = logging.getLogger(__name__)
 
@@ -50,54 +51,48 @@ CACHE_TTL = "1h"
 RESUBMITTED_ERRORS = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
 
 
+class LeaseLost(Exception):
+    """The step's lease expired and another step took it: this one stops before its next write."""
+
+
 def step(run_pk: int) -> str | None:
     """Move a batch-mode run's current stage on by one round; what was done, or None."""
-    owner = worker_name()
+    # One token per call: two threads of one process are two holders, each renewing and releasing its own.
+    owner = f"{worker_name()}:{secrets.token_hex(4)}"
     name = f"message-batches-{run_pk}"
     if not Lease.take(name, owner, LEASE_SECONDS):
-        return None  # another process advances this run's message batches
+        return None  # another step advances this run's message batches
     try:
         run = Run.objects.get(pk=run_pk)
         if run.status != RunStatus.RUNNING:
             return None
-        return _Round(run).go()
+        return _Round(run, lease=(name, owner)).go()
+    except LeaseLost:
+        log.warning("run %s: the message-batch lease was lost mid-step; the next step goes on", run_pk)
+        return None
     finally:
-        Lease.objects.filter(name=name, owner=owner).delete()
-
-
-def cancel_leftovers(run_pk: int) -> str | None:
-    """A cancelled batch-mode run: cancel its open message batch at the API and its unfinished batches."""
-    run = Run.objects.get(pk=run_pk)
-    done = []
-    client = _client(run)
-    for open_batch in run.message_batches.filter(results_taken=False):
-        try:
-            client.messages.batches.cancel(open_batch.api_id)
-        except Exception as exc:  # already ended, or gone: nothing is left to cancel there
-            log.info("cancel of %s: %s", open_batch.api_id, exc)
-        if open_batch.take_results():
-            done.append(f"cancelled message batch {open_batch.api_id}")
-    for batch in run.batches.filter(
-        status__in=(BatchStatus.WAITING, BatchStatus.PENDING, BatchStatus.RUNNING)
-    ):
-        if batch.cancel(batch.attempts if batch.status == BatchStatus.RUNNING else None):
-            done.append(f"cancelled batch {batch.index}")
-    return "; ".join(done) or None
-
-
-def _client(run: Run) -> Any:
-    endpoint = endpoint_for_run(run.manifest.get("api_base_url"), bool(run.manifest.get("simulator")))
-    return make_client(endpoint, timeout=60.0)
+        Lease.release(name, owner)
 
 
 class _Round:
-    def __init__(self, run: Run):
+    def __init__(self, run: Run, lease: tuple[str, str] | None = None):
         self.run = run
         self.op = get_operation(run.operation)
-        self.client = _client(run)
+        self.client = client_for(run)
+        self.lease = lease
         self.done: list[str] = []
 
+    def hold(self) -> None:
+        """Renew the step's lease before the next piece of work (a result's tools and verification can
+        take a while), so that it cannot expire under this step and let a second one in."""
+        if self.lease is not None and not Lease.renew(*self.lease, LEASE_SECONDS):
+            raise LeaseLost(self.lease[0])
+
     def go(self) -> str | None:
+        stage = Batch.objects.filter(run=self.run, stage=self.run.current_stage).select_related("run")
+        self.done += recover(
+            list(stage.filter(status__in=(BatchStatus.WRITTEN, BatchStatus.RUNNING))), WORKER
+        )
         for open_batch in self.run.message_batches.filter(results_taken=False):
             try:
                 got = self.client.messages.batches.retrieve(open_batch.api_id)
@@ -113,8 +108,9 @@ class _Round:
             if got.processing_status != "ended":
                 return "; ".join(self.done) or None  # one message batch at a time: wait for it
             self._apply(open_batch)
-        stage = Batch.objects.filter(run=self.run, stage=self.run.current_stage).select_related("run")
+        self._orphans(list(stage.filter(status=BatchStatus.RUNNING, worker=WORKER)))
         for batch in stage.filter(status=BatchStatus.PENDING):
+            self.hold()
             self._start(batch)
         self._submit(list(stage.filter(status=BatchStatus.RUNNING, worker=WORKER)))
         return "; ".join(self.done) or None
@@ -124,6 +120,13 @@ class _Round:
         attempt = batch.claim(WORKER)
         if attempt is None:
             return
+        try:
+            self._begin(batch, attempt)
+        except Exception as exc:  # its files could not be made (an OSError...): this batch fails, by name
+            log.exception("starting batch %s of %s failed", batch.index, self.run.run_id)
+            batch.fail(f"could not start: {type(exc).__name__}: {exc}", attempt)
+
+    def _begin(self, batch: Batch, attempt: int) -> None:
         output = output_file(batch)
         output.unlink(missing_ok=True)  # a new attempt starts from scratch
         materialise(self.run, batch)
@@ -177,8 +180,8 @@ class _Round:
                 batch.fail(str(exc), batch.attempts)
                 self.done.append(f"batch {batch.index} stopped: {budget.BUDGET_REACHED}")
                 continue
-            if status is None:
-                continue
+            if status != RunStatus.RUNNING:
+                continue  # superseded (None), or the run was cancelled: no turn goes out
             custom_id = f"b{batch.index}-a{batch.attempts}-t{conversation.turns + 1}-r{state['resubmits']}"
             requests.append({"custom_id": custom_id, "params": conversation.request()})
             state = {**state, "conversation": conversation.as_dict(), "awaiting": custom_id}
@@ -229,6 +232,7 @@ class _Round:
     def _apply(self, open_batch: MessageBatch) -> None:
         results = {r.custom_id: r.result for r in self.client.messages.batches.results(open_batch.api_id)}
         for custom_id, (index, attempt) in open_batch.requests.items():
+            self.hold()
             batch = Batch.objects.select_related("run").get(run=self.run, index=index)
             state = batch.conversation
             if (
@@ -237,18 +241,35 @@ class _Round:
                 or state.get("awaiting") != custom_id
             ):
                 continue  # applied already, or the attempt was superseded
-            result = results.get(custom_id)
-            kind = result.type if result is not None else "missing from the results"
-            if result is not None and kind == "succeeded":
-                self._take_turn(batch, state, result.message, open_batch.api_id)
-            elif result is not None and kind == "errored":
-                error = result.error.error
-                again = error.type in RESUBMITTED_ERRORS and not _spend_limit(error)
-                self._resubmit_or_fail(batch, state, f"{error.type}: {error.message}", again)
-            else:  # expired, or canceled without the run being cancelled (by someone else)
-                self._resubmit_or_fail(batch, state, f"the request ended {kind}", True)
+            try:
+                self._apply_one(batch, state, results.get(custom_id), open_batch.api_id)
+            except LeaseLost:
+                raise
+            except Exception as exc:  # raised again by every step, it would keep the rest unapplied
+                log.exception("applying %s to batch %s of %s failed", custom_id, index, self.run.run_id)
+                self._give_up(batch, state, f"applying its result failed: {type(exc).__name__}: {exc}")
         open_batch.take_results()
         self.done.append(f"applied message batch {open_batch.api_id}")
+
+    def _apply_one(self, batch: Batch, state: dict[str, Any], result: Any, api_id: str) -> None:
+        kind = result.type if result is not None else "missing from the results"
+        if result is not None and kind == "succeeded":
+            self._take_turn(batch, state, result.message, api_id)
+        elif result is not None and kind == "errored":
+            error = result.error.error
+            again = error.type in RESUBMITTED_ERRORS and not spend_limit_error(error)
+            self._resubmit_or_fail(batch, state, f"{error.type}: {error.message}", again)
+        else:  # expired, or canceled without the run being cancelled (by someone else)
+            self._resubmit_or_fail(batch, state, f"the request ended {kind}", True)
+
+    def _orphans(self, running: list[Batch]) -> None:
+        """Batches awaiting a request no open message batch holds (every open one was applied above, or
+        this step returned): a step left them so; their turn goes out again (runs/claude/batch_recovery)."""
+        open_ids = {cid for mb in self.run.message_batches.filter(results_taken=False) for cid in mb.requests}
+        for batch in running:
+            awaited = (batch.conversation or {}).get("awaiting")
+            if awaited and awaited not in open_ids:
+                self._resubmit_or_fail(batch, batch.conversation, "no open message batch holds it", True)
 
     def _lost(self, open_batch: MessageBatch) -> None:
         for custom_id, (index, attempt) in open_batch.requests.items():
@@ -272,17 +293,30 @@ class _Round:
             }
             new_state = {**state, "awaiting": None, "resubmits": resubmits + 1}
             batch.record_turn(
-                batch.attempts, usage={}, cost=Decimal(0), entries=[entry], conversation=new_state
+                batch.attempts,
+                usage={},
+                cost=Decimal(0),
+                entries=[entry],
+                conversation=new_state,
+                awaiting=state["awaiting"],
             )
             return
+        self._give_up(batch, state, what + (f" ({resubmits} resubmissions spent)" if again else ""))
+
+    def _give_up(self, batch: Batch, state: dict[str, Any], what: str) -> None:
+        """Fail the batch over its awaited request, once (whoever records it first; a second, nothing)."""
         reason = f"message batch request {state['awaiting']}: {what}"
-        if again:
-            reason += f" ({resubmits} resubmissions spent)"
-        entry = {"role": "error", "text": reason}
-        batch.record_turn(
-            batch.attempts, usage={}, cost=Decimal(0), entries=[*state.get("pending", []), entry]
-        )
-        batch.fail(reason, batch.attempts)
+        entries = [*state.get("pending", []), {"role": "error", "text": reason}]
+        done = {**state, "awaiting": None, "pending": []}
+        if batch.record_turn(
+            batch.attempts,
+            usage={},
+            cost=Decimal(0),
+            entries=entries,
+            conversation=done,
+            awaiting=state["awaiting"],
+        ):
+            batch.fail(reason, batch.attempts)
 
     def _take_turn(self, batch: Batch, state: dict[str, Any], message: Any, api_id: str) -> None:
         attempt = batch.attempts
@@ -301,10 +335,12 @@ class _Round:
         try:
             step = conversation.take(response)
         except AgentFailed as exc:
-            batch.record_turn(
-                attempt, usage=usage, cost=cost, entries=entries, conversation={**state, "pending": []}
-            )
-            batch.fail(str(exc), attempt)
+            failed = {**state, "pending": [], "awaiting": None}
+            awaited = state["awaiting"]
+            if batch.record_turn(
+                attempt, usage=usage, cost=cost, entries=entries, conversation=failed, awaiting=awaited
+            ):
+                batch.fail(str(exc), attempt)
             return
         output = self._restore(batch, state)
         pending: list[dict[str, Any]] = []
@@ -327,8 +363,11 @@ class _Round:
             "resubmits": 0,
             "output": _read_output(output),
         }
-        if not batch.record_turn(attempt, usage=usage, cost=cost, entries=entries, conversation=new_state):
-            return  # superseded: it changes nothing
+        awaited = state["awaiting"]
+        if not batch.record_turn(
+            attempt, usage=usage, cost=cost, entries=entries, conversation=new_state, awaiting=awaited
+        ):
+            return  # superseded, or applied by another step already: it changes nothing
         if step.kind == "final":
             written = batch.mark_written(
                 attempt, final_message=step.final_message, warnings=conversation.warnings
@@ -346,17 +385,6 @@ class _Round:
         if saved is not None:
             output.write_bytes(base64.b64decode(saved))
         return output
-
-
-def _spend_limit(error: Any) -> bool:
-    """A 429 that no wait lifts (a spend limit, an empty balance), told as the live loop tells it."""
-    code = str(
-        getattr(error, "error_code", "")
-        or (getattr(error, "model_extra", None) or {}).get("error_code")
-        or ""
-    )
-    message = str(error.message or "").lower()
-    return code in SPEND_LIMIT_CODES or any(words in message for words in SPEND_LIMIT_WORDS)
 
 
 def _read_output(output: Any) -> str | None:

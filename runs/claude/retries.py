@@ -173,3 +173,15 @@ class RetryPolicy:
         if wait >= time_left:
             raise AgentFailed(f"time limit reached ({limit}) while retrying after {failure.describe()}")
         return wait
+
+
+def spend_limit_error(error: Any) -> bool:
+    """A batch result's error that is a 429 no wait lifts (a spend limit, an empty balance), told as
+    the live loop tells it."""
+    code = str(
+        getattr(error, "error_code", "")
+        or (getattr(error, "model_extra", None) or {}).get("error_code")
+        or ""
+    )
+    message = str(error.message or "").lower()
+    return code in SPEND_LIMIT_CODES or any(words in message for words in SPEND_LIMIT_WORDS)

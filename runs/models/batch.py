@@ -145,6 +145,7 @@ class Batch(models.Model):
             output_sha256="",
             rejected_output="",
             protocol_warnings=[],
+            conversation={},  # batch mode: a new attempt never starts from an old attempt's state
             started_at=Now(),
             written_at=None,
             finished_at=None,
@@ -221,9 +222,15 @@ class Batch(models.Model):
         return self._update(query, status=BatchStatus.CANCELLED, finished_at=Now())
 
     # --- what an attempt records as it goes ----------------------------------------------------------
-    def save_conversation(self, attempt: int, state: dict[str, Any]) -> bool:
+    def _turn_of(self, attempt: int, awaiting: str | None) -> Q:
+        """Held by ``attempt`` and, in batch mode, still awaiting the result ``awaiting`` (a JSON key
+        lookup): of two steps applying one result, the first write wins and the second changes nothing."""
+        held = self._held(attempt, BatchStatus.RUNNING)
+        return held if awaiting is None else held & Q(conversation__awaiting=awaiting)
+
+    def save_conversation(self, attempt: int, state: dict[str, Any], *, awaiting: str | None = None) -> bool:
         """Batch mode keeps the agent's conversation between turns in the row, fenced like every write."""
-        return self._update(self._held(attempt, BatchStatus.RUNNING), conversation=state)
+        return self._update(self._turn_of(attempt, awaiting), conversation=state)
 
     def record_turn(
         self,
@@ -233,17 +240,19 @@ class Batch(models.Model):
         cost: Decimal,
         entries: list[dict[str, Any]],
         conversation: dict[str, Any] | None = None,
+        awaiting: str | None = None,
     ) -> bool:
         """Add API usage (to the batch and its run) and append transcript entries (``turns`` counts the
         responses among them), in one transaction, with batch mode's ``conversation`` state when given;
-        False, with nothing changed, when attempt ``attempt`` no longer holds the batch."""
+        False, with nothing changed, when attempt ``attempt`` no longer holds the batch (or, given
+        ``awaiting``, the batch no longer awaits that message batch request: its result was applied)."""
         from .records import TranscriptEntry, storable
 
         increments = {name: F(name) + usage.get(name, 0) for name in USAGE_FIELDS}
         turns = sum(entry.get("role") == "assistant" for entry in entries)
         state = {} if conversation is None else {"conversation": conversation}
         with transaction.atomic():
-            changed = Batch.objects.filter(self._held(attempt, BatchStatus.RUNNING), pk=self.pk).update(
+            changed = Batch.objects.filter(self._turn_of(attempt, awaiting), pk=self.pk).update(
                 turns=F("turns") + turns, cost_usd=F("cost_usd") + cost, **increments, **state
             )
             if not changed:

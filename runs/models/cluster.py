@@ -33,7 +33,9 @@ class ClusterHeartbeat(models.Model):
 
 
 class Lease(models.Model):
-    """A named, time-limited claim that one process holds at a time (the sweep's)."""
+    """A named, time-limited claim that one holder has at a time (the sweep's, a batch-mode run's step).
+    The owner names the holder: a process (the sweep), or one call of it (a step: two threads of one
+    process must not both hold it), so that only its holder renews or releases it."""
 
     name = models.CharField(max_length=40, unique=True)
     owner = models.CharField(max_length=200, blank=True)
@@ -55,3 +57,14 @@ class Lease(models.Model):
                 cls.objects.create(name=name)
         until = Now() + timedelta(seconds=seconds)
         return bool(cls.objects.filter(free, name=name).update(owner=owner, expires_at=until))
+
+    @classmethod
+    def renew(cls, name: str, owner: str, seconds: float) -> bool:
+        """Extend the lease ``owner`` holds for another ``seconds``; False when it is no longer theirs."""
+        until = Now() + timedelta(seconds=seconds)
+        return bool(cls.objects.filter(name=name, owner=owner).update(expires_at=until))
+
+    @classmethod
+    def release(cls, name: str, owner: str) -> None:
+        """Let go of the lease, only if ``owner`` still holds it (another may have taken it since)."""
+        cls.objects.filter(name=name, owner=owner).delete()
