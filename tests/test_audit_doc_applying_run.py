@@ -150,3 +150,86 @@ def test_a_second_apply_racing_the_first_is_told_it_was_applied(run, docs_root, 
     [outcome] = applying.apply_run(run, ["cli/flags.md"], now=NOW)
     assert outcome.status == "already applied" and outcome.done
     assert AppliedEdit.objects.filter(doc="cli/flags.md").count() == 1
+
+
+def test_a_request_that_records_first_wins_and_the_other_is_told_it_was_applied(run, docs_root, monkeypatch):
+    # Both read the doc as audited; the other request makes its row and writes between this one's
+    # reading and recording: this one finds the live row when it records, and writes nothing.
+    flags = docs_root / "cli/flags.md"
+    claim = applying._Claim.__call__
+    raced = []
+
+    def other_request_first(self, done):
+        if not raced:  # only this request's claim waits for the other; the other's records as usual
+            raced.append(None)
+            raced[0] = applying.apply_run(run, ["cli/flags.md"], now=NOW)
+        return claim(self, done)
+
+    monkeypatch.setattr(applying._Claim, "__call__", other_request_first)
+    [outcome] = applying.apply_run(run, ["cli/flags.md"], now=NOW)
+    assert raced[0][0].status == "applied"
+    assert (outcome.status, outcome.message) == (
+        "already applied",
+        f"cli/flags.md was applied at {STAMP[1:-1]}",
+    )
+    assert AppliedEdit.objects.filter(doc="cli/flags.md").count() == 1
+    assert flags.read_bytes() == bytes(AppliedEdit.objects.get(doc="cli/flags.md").written)
+
+
+def test_the_database_keeps_one_live_edit_per_doc(run):
+    from django.db import IntegrityError, transaction
+
+    fields = {"run": run, "doc": "cli/flags.md", "docs_root": "/d", "result": "clean", "written_sha256": "0"}
+    AppliedEdit.objects.create(**fields, reverted_at=NOW)  # a reverted one does not count
+    AppliedEdit.objects.create(**fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppliedEdit.objects.create(**fields)
+    AppliedEdit.objects.create(**{**fields, "doc": "arch/runner.md"})  # another doc of the run
+
+
+def test_a_crash_after_writing_leaves_a_pending_row_that_is_finalised_from_the_disk(
+    run, docs_root, monkeypatch
+):
+    flags = docs_root / "cli/flags.md"
+
+    def killed(self):
+        raise RuntimeError("the worker was killed")
+
+    monkeypatch.setattr(applying._Claim, "finalise", killed)
+    with pytest.raises(RuntimeError):
+        applying.apply_run(run, ["cli/flags.md"], now=NOW)
+    monkeypatch.undo()
+    edit = AppliedEdit.objects.get(doc="cli/flags.md")
+    assert edit.pending and f"last_audited: {STAMP}" in flags.read_text()  # written, not finalised
+    [outcome] = applying.apply_run(run, ["cli/flags.md"], now=NOW)
+    assert outcome.status == "already applied"
+    edit.refresh_from_db()
+    assert not edit.pending
+    assert applying.revert(run, "cli/flags.md").status == "reverted"  # the record gives the bytes back
+    assert "last_audited" not in flags.read_text()
+
+
+def test_a_crash_before_writing_leaves_a_pending_row_that_is_dropped_once_stale(run, docs_root, monkeypatch):
+    from runs.operations.audit_doc import apply
+
+    flags = docs_root / "cli/flags.md"
+    before = flags.read_bytes()
+
+    def killed(*_args):
+        raise RuntimeError("the worker was killed")
+
+    monkeypatch.setattr(apply._Doc, "replace", killed)
+    with pytest.raises(RuntimeError):
+        applying.apply_run(run, ["cli/flags.md"], now=NOW)
+    monkeypatch.undo()
+    assert AppliedEdit.objects.get(doc="cli/flags.md").pending and flags.read_bytes() == before
+    # Younger than the grace: it may be an apply still writing, so it stands and nothing is written.
+    [outcome] = applying.apply_run(run, ["cli/flags.md"], now=NOW)
+    assert outcome.status == "already applied" and "is being applied by another request" in outcome.message
+    assert flags.read_bytes() == before
+    # Older: a crash's. It is dropped and the doc applies.
+    AppliedEdit.objects.update(applied_at=datetime.now(UTC) - applying.PENDING_GRACE * 2)
+    [outcome] = applying.apply_run(run, ["cli/flags.md"], now=NOW)
+    assert outcome.status == "applied"
+    edit = AppliedEdit.objects.get(doc="cli/flags.md")
+    assert not edit.pending and flags.read_bytes() == bytes(edit.written)

@@ -24,6 +24,7 @@ class AppliedEditAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "written_sha256",
         "applied_at",
         "reverted_at",
+        "pending",
     )
 
     def has_add_permission(self, request: HttpRequest) -> bool:

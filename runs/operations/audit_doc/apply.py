@@ -18,6 +18,7 @@ import hashlib
 import os
 import secrets
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -165,11 +166,19 @@ def _encode(text: str) -> bytes:
 
 
 def apply_audit(
-    docs_root: Path, doc: str, *, recorded_sha256: str, revised: str | None, now: datetime
+    docs_root: Path,
+    doc: str,
+    *,
+    recorded_sha256: str,
+    revised: str | None,
+    now: datetime,
+    before_write: Callable[[Applied], None] | None = None,
 ) -> Applied:
     """Stamp the doc (and write the revised document, when there is one), unless it changed since its
     audit. ``recorded_sha256`` is the hash of the bytes the agent was given; ``now`` is the time of
-    applying (timezone-aware). Raises Conflict or ApplyError, and then nothing was written."""
+    applying (timezone-aware). ``before_write`` is given what will be written before it is (the caller
+    records it first); if it raises, nothing is written. Raises Conflict or ApplyError, and then nothing
+    was written."""
     handle = _Doc(docs_root, doc)
     try:
         original, mode = handle.read()
@@ -185,11 +194,13 @@ def apply_audit(
             )
         except StampError as exc:
             raise ApplyError(f"{shown(doc)}: {exc}; nothing written") from None
-        written = _encode(text)
-        handle.replace(written, mode, recorded_sha256, "since the audit")
+        done = Applied(doc=doc, result=result, last_audited=when, original=original, written=_encode(text))
+        if before_write is not None:
+            before_write(done)
+        handle.replace(done.written, mode, recorded_sha256, "since the audit")
     finally:
         handle.close()
-    return Applied(doc=doc, result=result, last_audited=when, original=original, written=written)
+    return done
 
 
 def revert_doc(docs_root: Path, doc: str, *, original: bytes, written_sha256: str) -> None:

@@ -3,21 +3,23 @@
 
 apply.py does the writing (confined to the docs root, never over a doc that changed since its audit);
 this module picks what to write from the database (the verified audit file, the hash the run recorded)
-and keeps what was written as an AppliedEdit row, which a revert gives back. Bad requests (not an
-audit-doc run, a doc it did not audit) are InputError before anything is read; a doc that cannot be
-written is an Outcome that says why, and nothing was written for it.
+and keeps what was written as an AppliedEdit row, which a revert gives back. The row is made (pending)
+before the doc is written and finalised after, so there is never a stamped doc without its record. Bad
+requests (not an audit-doc run, a doc it did not audit) are InputError before anything is read; a doc
+that cannot be written is an Outcome that says why, and nothing was written for it.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from runs.errors import InputError
 from runs.models import Batch, Run
 
-from .apply import ApplyError, Conflict, apply_audit, revert_doc
+from .apply import Applied, ApplyError, Conflict, apply_audit, revert_doc, snapshot
 from .auditfile import revised_document
 from .models import AppliedEdit
 from .printable import printable as shown
@@ -31,6 +33,8 @@ APPLIED, ALREADY, CONFLICT, REFUSED, REVERTED = (
     "reverted",
 )
 DONE = frozenset({APPLIED, ALREADY, REVERTED})
+# Applying writes one file in well under a second; a pending row this old is a crash's, not an apply's.
+PENDING_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,77 @@ def _wanted(run: Run, docs: list[str] | None, verified: dict[str, tuple[str, int
     return asked
 
 
+class _Taken(Exception):
+    """Another apply holds this doc's live edit: nothing is written."""
+
+
+class _Claim:
+    """The doc's AppliedEdit, made pending before the write (apply_audit's before_write) in a transaction
+    that locks the run, so two applies of one run take turns and the second finds the first's row."""
+
+    def __init__(self, run: Run, doc: str, verdict: str):
+        self.run, self.doc, self.verdict = run, doc, verdict
+        self.edit: AppliedEdit | None = None
+
+    def __call__(self, done: Applied) -> None:
+        try:
+            with transaction.atomic():
+                Run.objects.select_for_update().filter(pk=self.run.pk).exists()
+                if AppliedEdit.objects.filter(run=self.run, doc=self.doc, reverted_at__isnull=True).exists():
+                    raise _Taken
+                self.edit = AppliedEdit.objects.create(
+                    run=self.run,
+                    doc=self.doc,
+                    docs_root=self.run.params["docs_root"],
+                    result=done.result,
+                    last_audited=done.last_audited,
+                    verdict=self.verdict,
+                    original=done.original,
+                    written=done.written,
+                    written_sha256=done.written_sha256,
+                    pending=True,
+                )
+        except IntegrityError:  # the partial unique constraint, where the lock is not enforced
+            raise _Taken from None
+
+    def drop(self) -> None:
+        if self.edit is not None:
+            AppliedEdit.objects.filter(pk=self.edit.pk, pending=True).delete()
+
+    def finalise(self) -> None:
+        if self.edit is not None:
+            AppliedEdit.objects.filter(pk=self.edit.pk).update(pending=False)
+
+
+def settle_pending(run: Run, *, now: datetime | None = None) -> None:
+    """Resolve the pending rows a crash left between making the row and finalising it: finalised when the
+    doc holds what the row says was written, dropped when it does not and the row is older than
+    PENDING_GRACE (a younger one may be an apply still writing)."""
+    now = now or timezone.now()
+    docs_root = Path(run.params["docs_root"])
+    for edit in AppliedEdit.objects.filter(run=run, pending=True).defer("original", "written"):
+        try:
+            on_disk = snapshot(docs_root, edit.doc).sha256
+        except ApplyError:
+            on_disk = ""
+        if on_disk == edit.written_sha256:
+            AppliedEdit.objects.filter(pk=edit.pk).update(pending=False)
+        elif edit.applied_at < now - PENDING_GRACE:
+            AppliedEdit.objects.filter(pk=edit.pk, pending=True).delete()
+
+
+def _already(edit: AppliedEdit) -> str:
+    if edit.pending:
+        return f"{edit.doc} is being applied by another request (since {edit.applied_at:%H:%M:%S})"
+    return f"{edit.doc} was applied at {edit.last_audited}"
+
+
 def apply_run(run: Run, docs: list[str] | None = None, *, now: datetime | None = None) -> list[Outcome]:
     """Apply the audits of ``docs`` (every verified one when None or empty); an Outcome per doc."""
     verified = audited(run)
     wanted = _wanted(run, docs, verified)
     now = now or timezone.now()
+    settle_pending(run)
     live = live_edits(run)
     docs_root = Path(run.params["docs_root"])
     outputs = dict(
@@ -93,12 +163,13 @@ def apply_run(run: Run, docs: list[str] | None = None, *, now: datetime | None =
     outcomes = []
     for doc in wanted:
         if doc in live:
-            outcomes.append(Outcome(doc, ALREADY, f"{doc} was applied at {live[doc].last_audited}"))
+            outcomes.append(Outcome(doc, ALREADY, _already(live[doc])))
             continue
         verdict, batch = verified[doc]
         if doc in run.summary.get("truncated", []):
             outcomes.append(Outcome(doc, REFUSED, f"{doc} is over 1 MiB: its audit read only its first MiB"))
             continue
+        claim = _Claim(run, doc, verdict)
         try:
             done = apply_audit(
                 docs_root,
@@ -106,29 +177,26 @@ def apply_run(run: Run, docs: list[str] | None = None, *, now: datetime | None =
                 recorded_sha256=run.params["doc_sha256"][doc],
                 revised=revised_document(outputs[batch]),
                 now=now,
+                before_write=claim,
             )
+        except _Taken:
+            raced = AppliedEdit.objects.filter(run=run, doc=doc, reverted_at__isnull=True).first()
+            outcomes.append(Outcome(doc, ALREADY, _already(raced) if raced else f"{doc} was applied"))
+            continue
         except Conflict as exc:
+            claim.drop()  # nothing was written
             # Another request (a second tab, erk apply) may have applied it a moment ago: say so.
             raced = AppliedEdit.objects.filter(run=run, doc=doc, reverted_at__isnull=True).first()
             if raced is not None:
-                outcomes.append(Outcome(doc, ALREADY, f"{doc} was applied at {raced.last_audited}"))
+                outcomes.append(Outcome(doc, ALREADY, _already(raced)))
             else:
                 outcomes.append(Outcome(doc, CONFLICT, exc.reason))
             continue
         except ApplyError as exc:
+            claim.drop()
             outcomes.append(Outcome(doc, REFUSED, exc.reason))
             continue
-        AppliedEdit.objects.create(
-            run=run,
-            doc=doc,
-            docs_root=run.params["docs_root"],
-            result=done.result,
-            last_audited=done.last_audited,
-            verdict=verdict,
-            original=done.original,
-            written=done.written,
-            written_sha256=done.written_sha256,
-        )
+        claim.finalise()
         what = "rewritten and stamped" if done.result == "edited" else "stamped"
         outcomes.append(Outcome(doc, APPLIED, f"{doc}: {what} audit_result: {done.result}", done.result))
     return outcomes
@@ -137,6 +205,7 @@ def apply_run(run: Run, docs: list[str] | None = None, *, now: datetime | None =
 def revert(run: Run, doc: str) -> Outcome:
     """Put back what ``doc`` held before this run's audit was applied, while it still holds what was
     written; InputError when this run's audit of it is not applied."""
+    settle_pending(run)
     edit = AppliedEdit.objects.filter(run=run, doc=doc, reverted_at__isnull=True).order_by("-id").first()
     if edit is None:
         raise InputError(f"{shown(doc)} is not applied from {run.run_id}: there is nothing to revert")

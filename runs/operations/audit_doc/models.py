@@ -8,8 +8,9 @@ from runs.models import Run
 
 
 class AppliedEdit(models.Model):
-    """One application of one doc's audit. It is live until reverted; a doc is applied at most once per
-    run at a time (a live edit's doc no longer has the audited hash, so a second apply is a conflict)."""
+    """One application of one doc's audit. It is live until reverted; a doc has at most one live edit
+    per run (the constraint below). The row is made, pending, before the doc is written and finalised
+    after, so a crash between leaves a pending row that applying.settle_pending resolves from the disk."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="applied_edits")
     doc = models.CharField(max_length=500, help_text="relative to the run's docs root")
@@ -22,12 +23,21 @@ class AppliedEdit(models.Model):
     written_sha256 = models.CharField(max_length=64)
     applied_at = models.DateTimeField(db_default=Now())
     reverted_at = models.DateTimeField(null=True, blank=True)
+    pending = models.BooleanField(default=False, help_text="made before the write, not yet finalised")
 
     class Meta:
         ordering = ["applied_at", "id"]
         indexes = [
             # The doc history page and the docs root's page read a root's (and a doc's) edits.
             models.Index(fields=["docs_root", "doc"], name="applied_edit_root_doc"),
+        ]
+        constraints = [
+            # Two applies racing cannot both record the doc: the second is "already applied".
+            models.UniqueConstraint(
+                fields=["run", "doc"],
+                condition=models.Q(reverted_at__isnull=True),
+                name="one_live_edit_per_doc",
+            ),
         ]
 
     def __str__(self) -> str:

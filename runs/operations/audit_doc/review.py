@@ -12,7 +12,7 @@ from typing import Any
 from runs.models import Batch, Run
 
 from .apply import ApplyError, snapshot
-from .applying import audited, live_edits
+from .applying import audited, live_edits, settle_pending
 from .auditfile import revised_document
 from .diff import Diff, diff
 from .history import doc_url
@@ -38,6 +38,7 @@ def _text(data: bytes) -> str:
 
 
 def review(run: Run) -> list[DocReview]:
+    settle_pending(run)  # a crash's pending edit is shown as what the disk says it is
     verified = audited(run)
     items = dict(run.items.values_list("key", "data"))
     batches = Batch.objects.filter(run=run, pk__in=[b for _v, b in verified.values()])
