@@ -148,3 +148,40 @@ def test_export_csv_has_audit_docs_columns(audit):
         item = items[row[1]]
         numbers = [str(item.data[key]) for key in ("bad", "good", "verified", "broken")]
         assert row[2:] == [item.group, *numbers, str(item.data["revised"]).lower()]
+
+
+def test_a_repeated_doc_option_keeps_every_doc(docs_root, sync_tasks):
+    code, out, err = erk_cmd(
+        "run",
+        "audit-doc",
+        "--docs-root",
+        str(docs_root),
+        "--doc",
+        "cli/flags.md",
+        "--doc",
+        "arch/overview.md",
+        "--model",
+        "local",
+        "--json",
+    )
+    assert code == 0, err
+    assert list(json.loads(out)["docs"]) == ["cli/flags.md", "arch/overview.md"]
+    run = Run.objects.get(run_id=json.loads(out)["run_id"])
+    # erk apply's --doc too: both docs are applied, not only the last one named.
+    code, out, err = erk_cmd("apply", run.run_id, "--doc", "cli/flags.md", "--doc", "arch/overview.md")
+    assert code == 0, err
+    assert [line.split(":")[0] for line in out.splitlines()] == ["applied", "applied"]
+    assert "cli/flags.md" in out and "arch/overview.md" in out
+
+
+def test_apply_with_no_verified_audit_exits_1_and_says_nothing_was_applied(audit, docs_root):
+    # Only a verified audit leaves an item row (a doc whose every attempt failed leaves none): with none,
+    # there is nothing to apply, which a script must not mistake for success.
+    audit.items.all().delete()
+    before = (docs_root / "cli/flags.md").read_bytes()
+    code, out, _ = erk_cmd("apply", audit.run_id)
+    assert code == 1
+    assert out == f"nothing applied: {audit.run_id} has no verified audit (retry its failed batches first)\n"
+    code, out, _ = erk_cmd("apply", audit.run_id, "--json")
+    assert code == 1 and json.loads(out)["docs"] == [] and json.loads(out)["exit"] == 1
+    assert (docs_root / "cli/flags.md").read_bytes() == before

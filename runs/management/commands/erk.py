@@ -54,7 +54,12 @@ class Command(BaseCommand):
             label = str(entry.field.label or entry.name.replace("_", " ")).lower()
             help_text = entry.help(prefixed=True)
             field = entry.field
-            extra = {"nargs": "+", "metavar": field.metavar} if isinstance(field, LinesField) else {}
+            # extend: --doc a --doc b is both docs, as --doc a b is (the default store keeps only b).
+            extra = (
+                {"nargs": "+", "action": "extend", "metavar": field.metavar}
+                if isinstance(field, LinesField)
+                else {}
+            )
             run.add_argument(
                 f"--{entry.name.replace('_', '-')}",
                 dest=entry.name,

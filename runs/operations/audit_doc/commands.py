@@ -1,6 +1,7 @@
 """``erk apply RUN_ID [--doc PATH ...] [--json]`` and ``erk revert RUN_ID --doc PATH``: the same code as
 the run page's buttons (applying.py). Exit 0 when everything asked for was applied (or reverted), 1 when
-a doc was in conflict or could not be written (nothing was written for it), 2 for bad arguments."""
+a doc was in conflict or could not be written (nothing was written for it) or the run has no verified
+audit to apply, 2 for bad arguments."""
 
 import argparse
 import json
@@ -17,7 +18,12 @@ EXIT_OK, EXIT_CONFLICT = 0, 1
 def _apply_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id", help="an audit-doc run")
     parser.add_argument(
-        "--doc", nargs="+", metavar="PATH", default=[], help="only these docs (default: every verified one)"
+        "--doc",
+        nargs="+",
+        action="extend",  # --doc a --doc b is both, as --doc a b is
+        metavar="PATH",
+        default=[],
+        help="only these docs (default: every verified one)",
     )
     parser.add_argument("--json", action="store_true", help="print the outcomes as one JSON object")
 
@@ -39,7 +45,17 @@ def _print(outcomes: list[applying.Outcome], as_json: bool, out: Output) -> int:
 
 def apply_command(options: dict[str, Any], out: Output) -> int:
     run = applying.audit_run(options["run_id"])
-    return _print(applying.apply_run(run, options["doc"]), options["json"], out)
+    outcomes = applying.apply_run(run, options["doc"])
+    if not outcomes:
+        # Nothing asked for was applied, which is not success: a script that checks the exit code
+        # must not take a run whose every audit failed for an applied one.
+        message = f"nothing applied: {run.run_id} has no verified audit (retry its failed batches first)"
+        if options["json"]:
+            out.write(json.dumps({"docs": [], "exit": EXIT_CONFLICT, "message": message}, indent=2) + "\n")
+        else:
+            out.write(message + "\n")
+        return EXIT_CONFLICT
+    return _print(outcomes, options["json"], out)
 
 
 def revert_command(options: dict[str, Any], out: Output) -> int:
