@@ -21,7 +21,8 @@ one in the database and checks where it ends):
 7. aggregating with the lease expired or never taken (the aggregator died): take the lease, aggregate.
 8. running, every batch ended and some failed or cancelled (and nothing failed the run): fail it,
    naming the failed batches.
-9. cancelled, with batches still waiting, pending or held by an attempt past its time: cancel them.
+9. cancelled, with batches still waiting, pending or held by an attempt past its time: cancel them
+   (batch mode: and its open message batch at the API, until a cancel reaches it).
 10. running after a retry half done: its batches pending without a task (below) or still failed with
     nothing in flight (8). A retry is one transaction, so with the ORM broker neither can happen.
 11. running, a batch pending whose task was lost (a broker outside the database, Redis, cannot take
@@ -56,6 +57,7 @@ from .models import (
     Batch,
     BatchStatus,
     ClusterHeartbeat,
+    MessageBatch,
     Run,
     RunMode,
     RunStatus,
@@ -99,6 +101,12 @@ def sweep() -> int:
     run_pks = list(Run.objects.filter(status__in=RUN_ACTIVE).values_list("pk", flat=True))
     run_pks += list(
         Batch.objects.filter(status__in=BATCH_IN_FLIGHT, run__status=RunStatus.CANCELLED)
+        .values_list("run_id", flat=True)
+        .distinct()
+    )
+    # ...and cancelled batch-mode runs whose message batch a cancel could not reach yet.
+    run_pks += list(
+        MessageBatch.objects.filter(results_taken=False, run__status=RunStatus.CANCELLED)
         .values_list("run_id", flat=True)
         .distinct()
     )

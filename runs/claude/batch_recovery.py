@@ -22,6 +22,7 @@ from .. import verification
 from ..models import Batch, BatchStatus, Run
 from ..scratch import materialise, output_file
 from .endpoint import endpoint_for_run, make_client
+from .retries import classify
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +68,29 @@ def restart(batch: Batch) -> str | None:
 
 
 def cancel_leftovers(run_pk: int, timeout: float = 60.0) -> str | None:
-    """A cancelled batch-mode run: cancel its open message batch at the API and its unfinished batches."""
+    """A cancelled batch-mode run: cancel its unfinished batches, then its open message batch at the API.
+    A cancel that did not reach the API (a timeout, no connection) leaves the message batch open for
+    the sweep's next try; one the API refused (it already ended, or is gone) has nothing left to cancel."""
     run = Run.objects.get(pk=run_pk)
     done = []
-    client = client_for(run, timeout)
-    for open_batch in run.message_batches.filter(results_taken=False):
-        try:
-            client.messages.batches.cancel(open_batch.api_id)
-        except Exception as exc:  # already ended, or gone: nothing is left to cancel there
-            log.info("cancel of %s: %s", open_batch.api_id, exc)
-        if open_batch.take_results():
-            done.append(f"cancelled message batch {open_batch.api_id}")
     for batch in run.batches.filter(
         status__in=(BatchStatus.WAITING, BatchStatus.PENDING, BatchStatus.RUNNING)
     ):
         if batch.cancel(batch.attempts if batch.status == BatchStatus.RUNNING else None):
             done.append(f"cancelled batch {batch.index}")
+    open_batches = list(run.message_batches.filter(results_taken=False))
+    if not open_batches:
+        return "; ".join(done) or None
+    client = client_for(run, timeout)
+    for open_batch in open_batches:
+        try:
+            client.messages.batches.cancel(open_batch.api_id)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is not None and failure.retryable:
+                log.warning("cancel of %s: %s; the sweep tries again", open_batch.api_id, failure.describe())
+                continue
+            log.info("cancel of %s: %s", open_batch.api_id, exc)
+        if open_batch.take_results():
+            done.append(f"cancelled message batch {open_batch.api_id}")
     return "; ".join(done) or None
