@@ -44,6 +44,15 @@ def test_from_a_scan_to_applied_audits_to_the_next_scan(page, app, browser, tmp_
     expect(page.locator("#since-last-scan")).to_be_visible()
     expect(page.locator("#audit-estimate")).to_contain_text("Top 10, estimated: haiku $")
     first_doc = page.locator("table.ranking tbody tr").first.locator("a.path").inner_text()
+    # Preview cost is its own GET form: its URL holds the preview's fields, never the CSRF token.
+    scan_url = page.url
+    page.locator("table.ranking input[type=checkbox]").first.check()
+    page.fill("#audit-preview-n", "4")
+    page.click("#audit-preview-button")
+    page.wait_for_url(re.compile(r"/runs/new/\?"))
+    assert "csrfmiddlewaretoken" not in page.url and "doc=" not in page.url and "top=4" in page.url
+    expect(page.locator("#preview")).to_contain_text("4 docs to audit")
+    page.goto(scan_url)
     page.fill("#audit-top-n", "3")
     page.select_option("#audit-model", "haiku")
     view_shot(page, "audit-from-scan", "#since-last-scan")

@@ -195,3 +195,56 @@ def test_a_huge_repetitive_edit_is_drawn_within_the_matching_budget_on_both_page
     ).content.decode()
     assert note in history and "(cut at 2,000 rows)" in history
     assert history.count('<tr class="d-changed">') == 1999  # the first line is the same; 1,999 rows follow
+
+
+def test_preview_cost_is_its_own_get_form_and_its_url_carries_no_csrf_token(client, scan):
+    """The scan page's Preview cost: a GET form of its own (HTML's form= attribute names it from inside
+    the POST form), so its URL holds what a preview needs and never the CSRF token or the ticked docs."""
+    from html.parser import HTMLParser
+
+    class Forms(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.forms: dict[str, dict[str, str]] = {}
+            self.fields: dict[str, list[tuple[str, str]]] = {}
+            self.open: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form":
+                name = a.get("id") or a.get("action", "")
+                self.forms[name] = a
+                self.fields.setdefault(name, [])  # fields naming it with form= may come first
+                self.open.append(name)
+            elif tag in ("input", "select", "button") and a.get("name"):
+                owner = a.get("form") or (self.open[-1] if self.open else "")
+                self.fields.setdefault(owner, []).append((a["name"], a.get("value", "")))
+
+        def handle_endtag(self, tag):
+            if tag == "form" and self.open:
+                self.open.pop()
+
+    page = client.get(f"/runs/{scan.run_id}/").content.decode()
+    parsed = Forms()
+    parsed.feed(page)
+    preview = parsed.forms["audit-preview"]
+    assert (preview["method"], preview["action"]) == ("get", "/runs/new/")
+    names = [name for name, _ in parsed.fields["audit-preview"]]
+    assert sorted(names) == ["from_run", "model", "operation", "preview", "top"]
+    # The POST form keeps the token and the checkboxes; none of them is the preview's.
+    start = parsed.fields[f"/runs/{scan.run_id}/audit/start/"]
+    assert "csrfmiddlewaretoken" in [n for n, _ in start] and "doc" in [n for n, _ in start]
+    # What a browser submits: the preview form's fields (N and the model as a user sets them).
+    query = dict(parsed.fields["audit-preview"]) | {"top": "3", "model": "local"}
+    assert query == {
+        "operation": "audit-doc",
+        "from_run": scan.run_id,
+        "preview": "1",
+        "top": "3",
+        "model": "local",
+    }
+    response = client.get("/runs/new/", query)
+    assert response.status_code == 200 and "csrfmiddlewaretoken" not in response.request["QUERY_STRING"]
+    assert "3 docs to audit, one agent each" in " ".join(
+        re.sub(r"<[^>]+>", " ", response.content.decode()).split()
+    )
