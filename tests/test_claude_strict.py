@@ -4,12 +4,14 @@ Anthropic's documentation): what the real API does that a client must survive.""
 import random
 import time
 from datetime import date
+from decimal import Decimal
 
 import anthropic
 import pytest
 from django.conf import settings
 
 from runs import engine
+from runs.budget import BudgetReached
 from runs.claude import preflight
 from runs.claude.agent import Limits, run_agent
 from runs.claude.conversation import AgentFailed, Conversation
@@ -248,3 +250,35 @@ def test_haiku_matches_local_on_a_generated_500_doc_corpus(sync_tasks, simulator
 
     make_corpus(tmp_path / "corpus", 500)
     _same_as_local(tmp_path / "corpus", tmp_path / "corpus", agents=12)
+
+
+class BudgetHooks(Hooks):
+    """A budget as runs/budget.py keeps it (spent so far plus the next call's worst case must fit),
+    set once the first attempt is billed: room for that attempt's worst case and its bill, not for a
+    second attempt's worst case on top of it."""
+
+    def __init__(self):
+        super().__init__()
+        self.checks, self.spent, self.limit = [], Decimal(0), None
+
+    def before_turn(self, worst_case_cost):
+        self.checks.append(worst_case_cost)
+        if self.limit is not None and self.spent + worst_case_cost > self.limit:
+            raise BudgetReached(f"budget reached: {self.spent} spent, next up to {worst_case_cost}")
+
+    def record(self, entries, usage, cost):
+        super().record(entries, usage, cost)
+        self.spent += cost
+        if self.limit is None and cost > 0:
+            self.limit = self.checks[0] + cost / 2
+
+
+def test_every_retry_of_a_turn_passes_the_budget_check_with_the_turns_worst_case(simulator, batch):
+    simulator.set_rules([{"behaviour": "break-stream"}])  # every attempt breaks, each billed its prompt
+    hooks = BudgetHooks()
+    with pytest.raises(BudgetReached):
+        run(simulator, batch, hooks=hooks)
+    [error] = hooks.entries("error")  # the first broken attempt only: its retry was stopped before it went
+    assert error["error_type"] == "broken_stream"
+    assert hooks.spent == hooks.records[0][2] and hooks.spent <= hooks.limit
+    assert hooks.checks[0] in hooks.checks[1:]  # the retry was checked against the turn's worst case

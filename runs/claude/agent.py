@@ -108,13 +108,14 @@ def run_agent(
     while True:
         try:
             max_tokens = _fit_context(client, conversation, model)
-            hooks.before_turn(worst_case_cost(prices, conversation.prompt_estimate(), max_tokens))
+            worst = worst_case_cost(prices, conversation.prompt_estimate(), max_tokens)
+            hooks.before_turn(worst)
         except (AgentFailed, AgentStopped):
             _flush(hooks, pending)
             raise
         request = conversation.request(max_tokens=max_tokens)
         message, usage, seconds = _turn_with_retries(
-            client, request, policy, deadline, clock, sleep, hooks, prices, pending
+            client, request, policy, deadline, clock, sleep, hooks, prices, pending, worst
         )
         assistant = {
             "role": "assistant",
@@ -189,10 +190,12 @@ def _turn_with_retries(
     hooks: Hooks,
     prices: dict[str, Any],
     pending: list[dict[str, Any]],
+    worst: Decimal,
 ) -> tuple[dict[str, Any], dict[str, Any], float]:
     """The response to ``request``, after as many retries as the policy allows. Failed attempts are
     recorded as they happen, each with what it was billed; ``pending`` (entries not recorded yet) goes
-    with the first record made."""
+    with the first record made. Each retry is a turn's worth of spend (a broken stream is billed its
+    prompt), so it passes the budget check with the turn's ``worst`` case first, as the turn did."""
     retry = 0
     while True:
         left = deadline - clock()
@@ -212,6 +215,7 @@ def _turn_with_retries(
             hooks.record([*pending, _error_entry(failed, retry, wait, None)], failed.usage, cost)
             pending.clear()
             _wait(wait, sleep, hooks)
+            hooks.before_turn(worst)
             retry += 1
 
 
