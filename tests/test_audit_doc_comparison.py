@@ -62,3 +62,17 @@ def test_the_comparison_page_and_erk_compare(client, pair):
     with pytest.raises(SystemExit) as exit_info:
         call_command("erk", "compare", local.run_id, haiku.run_id, "--json", stdout=out)
     assert exit_info.value.code == 0 and json.loads(out.getvalue())["kappa"] == 0.0
+
+
+def test_the_comparison_page_links_each_doc_to_its_history(client, pair, tmp_path):
+    local, _haiku = pair
+    docs = tmp_path / "repo" / "docs"
+    (docs / "more.md").write_text("# More\n\nSee src/gone.py too.\n")
+    params = {"docs_root": str(docs), "repo_root": str(tmp_path / "repo"), "doc": ["notes.md", "more.md"]}
+    wider = engine.create_run("audit-doc", params, model="local", as_of=date(2026, 11, 28))
+    page = client.get("/compare/", {"a": local.run_id, "b": wider.run_id}).content.decode()
+    # Worked out by hand: the root and the doc URL-encoded ("/" is %2F), & escaped in the attribute.
+    root = str(docs).replace("/", "%2F")
+    assert f'<td class="path"><a href="/docs/history/?root={root}&amp;doc=notes.md">notes.md</a></td>' in page
+    assert f'<li class="path"><a href="/docs/history/?root={root}&amp;doc=more.md">more.md</a></li>' in page
+    assert "(B's root)" not in page  # both runs audited the same docs root

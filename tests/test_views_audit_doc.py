@@ -248,3 +248,28 @@ def test_preview_cost_is_its_own_get_form_and_its_url_carries_no_csrf_token(clie
     assert "3 docs to audit, one agent each" in " ".join(
         re.sub(r"<[^>]+>", " ", response.content.decode()).split()
     )
+
+
+def test_a_cut_ranking_says_so_and_the_report_above_links_the_docs_it_leaves_out(client, scan, monkeypatch):
+    from runs.operations.audit_doc import from_scan
+
+    monkeypatch.setattr(from_scan, "MAX_DOCS", 2)  # the scan has more docs than that
+    ranked = sorted(scan.items.all(), key=lambda i: (-i.score, i.position))
+    assert len(ranked) > 2
+    page = client.get(f"/runs/{scan.run_id}/").content.decode()
+    report, panel = page.split('id="audit-docs"')
+    assert (
+        "The ranking shows the first 2 (an audit takes at most 2); every doc of the report above links"
+        in panel
+    )
+    assert panel.count('name="doc" value=') == 2
+    # A doc left out of the ranking is a link in the report, by hand: root and doc URL-encoded.
+    left_out = ranked[-1].key
+    href = "/docs/history/?root={}&amp;doc={}".format(
+        *(s.replace("/", "%2F") for s in (scan.params["docs_root"], left_out))
+    )
+    assert f'<a class="path" href="{href}">{left_out}</a>' in report and href not in panel
+
+
+def test_an_uncut_ranking_says_nothing_of_a_cut(client, scan):
+    assert 'id="ranking-cut"' not in client.get(f"/runs/{scan.run_id}/").content.decode()

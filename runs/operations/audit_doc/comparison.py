@@ -9,13 +9,14 @@ in it: it says how far the two models mean the same thing by that category. A fi
 its status, kind and subject. Every measure is None when it has nothing to measure.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from runs.agreement import agreement, cohens_kappa
 from runs.compare import Side, side_json
 from runs.models import ItemResult, Run
 
+from .history import doc_url
 from .verdict import CATEGORIES, VERDICTS
 
 
@@ -28,6 +29,8 @@ class DocRow:
     bad_b: int
     only_a: tuple[str, ...]  # findings, as lines, only run a found
     only_b: tuple[str, ...]
+    history_url: str = ""  # the doc's history under run a's docs root
+    history_url_b: str = ""  # under run b's, when b audited another docs root
 
     @property
     def agrees(self) -> bool:
@@ -45,6 +48,8 @@ class Comparison:
     verdict_agreement: float | None
     kappa: float | None
     categories: dict[str, dict[str, Any]]  # {category: {"either": n, "both": n, "agreement": share}}
+    only_in_a_links: list[tuple[str, str]] = field(default_factory=list)  # (doc, its history)
+    only_in_b_links: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _items(run: Run) -> dict[str, dict[str, Any]]:
@@ -69,6 +74,7 @@ def _categories(pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
 def compare(run_a: Run, run_b: Run) -> Comparison:
     items_a = _items(run_a)
     items_b = items_a if run_b.pk == run_a.pk else _items(run_b)
+    root_a, root_b = run_a.params.get("docs_root", ""), run_b.params.get("docs_root", "")
     rows, pairs = [], []
     for doc, a in items_a.items():
         b = items_b.get(doc)
@@ -85,22 +91,28 @@ def compare(run_a: Run, run_b: Run) -> Comparison:
                 b["bad"],
                 tuple(line for line in found_a if line not in found_b),
                 tuple(line for line in found_b if line not in found_a),
+                doc_url(root_a, doc),
+                doc_url(root_b, doc) if root_b != root_a else "",
             )
         )
         for section_a, section_b in zip(a["sections"], b["sections"], strict=False):
             if section_a["name"] == section_b["name"]:
                 pairs.append((section_a["category"], section_b["category"]))
     verdicts_a, verdicts_b = [r.verdict_a for r in rows], [r.verdict_b for r in rows]
+    only_in_a = [doc for doc in items_a if doc not in items_b]
+    only_in_b = [doc for doc in items_b if doc not in items_a]
     return Comparison(
         a=Side.of(run_a, len(items_a)),
         b=Side.of(run_b, len(items_b)),
         operation=run_a.operation,
         common=sorted(rows, key=lambda r: (r.agrees, r.doc)),
-        only_in_a=[doc for doc in items_a if doc not in items_b],
-        only_in_b=[doc for doc in items_b if doc not in items_a],
+        only_in_a=only_in_a,
+        only_in_b=only_in_b,
         verdict_agreement=agreement(verdicts_a, verdicts_b) if rows else None,
         kappa=cohens_kappa(verdicts_a, verdicts_b, VERDICTS) if rows else None,
         categories=_categories(pairs),
+        only_in_a_links=[(doc, doc_url(root_a, doc)) for doc in only_in_a],
+        only_in_b_links=[(doc, doc_url(root_b, doc)) for doc in only_in_b],
     )
 
 

@@ -77,6 +77,9 @@ def panel_context(scan: Run) -> dict[str, Any]:
         "scan": scan,
         "top": DEFAULT_TOP,
         "ranked": ranking(scan),
+        # Only the first MAX_DOCS are ranked here; the scan's report (above the panel) links every doc.
+        "ranked_cut": scan.items.count() > MAX_DOCS,
+        "max_docs": MAX_DOCS,
         "models": choices,
         "model": default_model(),
         "estimates": estimates(scan, DEFAULT_TOP),
