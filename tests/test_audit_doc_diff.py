@@ -1,7 +1,15 @@
 """The proposed change as a diff (runs/operations/audit_doc/diff.py): side-by-side rows and unified lines
 from one matching, long unchanged runs folded, counts of lines added and removed. Worked out by hand."""
 
-from runs.operations.audit_doc.diff import CONTEXT, MATCH_BUDGET, MAX_ROWS, diff
+from runs.operations.audit_doc.diff import (
+    CONTEXT,
+    MATCH_BUDGET,
+    MAX_ROWS,
+    MIN_MATCH_STEPS,
+    PAGE_MATCH_BUDGET,
+    MatchBudget,
+    diff,
+)
 
 OLD = "".join(f"line {n}\n" for n in range(1, 21))  # 20 lines
 
@@ -59,8 +67,8 @@ def test_repetitive_texts_stop_matching_at_the_budget_and_show_the_region_whole(
         old, new = _repetitive(n)
         d = diff(old, new)
         assert d.coarse and d.cut
-        # The steps are counted before each search; the last one let through is at most the budget itself.
-        assert d.match_steps <= 2 * MATCH_BUDGET
+        # The steps are counted before each search, which is not run if it would go over.
+        assert d.match_steps <= MATCH_BUDGET
         # Line 1 is the same in both ("line 0"); from line 2 on the region is shown removed then added.
         assert (d.rows[0].kind, d.rows[0].left) == ("same", "line 0")
         assert (d.rows[1].kind, d.rows[1].left, d.rows[1].right) == ("changed", "line 1", "line 3")
@@ -86,3 +94,18 @@ def test_a_long_doc_with_scattered_edits_is_still_matched_line_by_line():
     d = diff("\n".join(lines), "\n".join(new))
     assert not d.coarse and d.match_steps <= MATCH_BUDGET
     assert (d.removed, d.added) == (300, 50)
+
+
+def test_the_diffs_of_one_page_share_its_budget_and_a_small_change_is_still_exact_when_it_is_spent():
+    # 20 of the reviewer's 2,000-line worst cases on one page (a run's hostile revisions): together they
+    # spend the page's budget, not 20 times one diff's.
+    budget = MatchBudget()
+    old, new = _repetitive(2000)
+    spent = [diff(old, new, budget).match_steps for _ in range(20)]
+    assert sum(spent) <= PAGE_MATCH_BUDGET + 20 * MIN_MATCH_STEPS
+    assert budget.left <= 0
+    # A doc with two lines changed far apart, after that: still matched line by line, not shown whole.
+    doc = "".join(f"line {n}\n" for n in range(1, 41))
+    d = diff(doc, doc.replace("line 5\n", "line five\n").replace("line 35\n", "line 35!\n"), budget)
+    assert not d.coarse and (d.added, d.removed) == (2, 2)
+    assert [r.kind for r in d.rows].count("changed") == 2 and "fold" in [r.kind for r in d.rows]

@@ -8,7 +8,9 @@ The work is bounded, because a revision is an agent's (hostile) and the diff is 
 lines the two texts share at the start and the end are taken off first (linear), and difflib's matching of
 what is left, which is quadratic or worse on repetitive lines (2,000 lines took 9 s, 5,000 took 109 s), is
 given MATCH_BUDGET steps. Beyond that the changed region is shown whole, its lines as removed then added,
-and Diff.coarse says so.
+and Diff.coarse says so. A page that draws many diffs (the run page, one per doc; a doc's history, one per
+applied edit) shares one MatchBudget of PAGE_MATCH_BUDGET among them, so 200 hostile revisions cost what
+a few do.
 """
 
 import difflib
@@ -16,10 +18,24 @@ from dataclasses import dataclass, field
 
 CONTEXT = 3
 MAX_ROWS = 2000
-# Line pairs difflib may look at (each line of one text against the equal lines of the other) while
-# matching the changed region: about 20 million a second on this machine; the last search let through is
-# at most a budget's worth itself, so matching ends within a second whatever the texts.
-MATCH_BUDGET = 10_000_000
+# Line pairs difflib may look at (each line of one text against the equal lines of the other, counted
+# before each search, which is not run if it would go over) while matching one diff's changed region:
+# about 8 million a second on this machine (the reviewer's worst cases: 0.6 s for one diff, whatever its
+# length); a 3,000-line doc with edits all through it needs some 70,000 (blank lines being junk).
+MATCH_BUDGET = 5_000_000
+# What all the diffs of one page may spend together, well inside a request's timeout: 200 worst-case
+# diffs on one page took 2.9 s in all (the matching, then each one's linear work), not 200 x 0.6 s.
+PAGE_MATCH_BUDGET = 3 * MATCH_BUDGET
+# What a diff may spend when the page's budget is gone: a few milliseconds, enough to match a small change
+# exactly (200 docs spend half a second more at most).
+MIN_MATCH_STEPS = 50_000
+
+
+@dataclass
+class MatchBudget:
+    """Steps left for matching, shared by the diffs of one page (each is also held to MATCH_BUDGET)."""
+
+    left: int = PAGE_MATCH_BUDGET
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,7 @@ class Diff:
     removed: int = 0
     cut: bool = False  # rows beyond MAX_ROWS were left out
     coarse: bool = False  # matching ran out of MATCH_BUDGET: the changed region is shown whole
-    match_steps: int = 0  # the line pairs matching looked at (at most MATCH_BUDGET plus one look's worth)
+    match_steps: int = 0  # the line pairs matching looked at: at most MATCH_BUDGET
 
     @property
     def changed(self) -> bool:
@@ -68,9 +84,11 @@ class _OverBudget(Exception):
 
 class _BudgetedMatcher(difflib.SequenceMatcher[str]):
     """difflib's matcher, counting before each longest-match search the line pairs it will look at (for
-    each line of a in the range, the equal lines of b) and stopping once MATCH_BUDGET is spent."""
+    each line of a in the range, the equal lines of b) and stopping before a search would spend more
+    than ``allowed``."""
 
     steps = 0
+    allowed = MATCH_BUDGET
 
     def find_longest_match(
         self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None
@@ -81,7 +99,7 @@ class _BudgetedMatcher(difflib.SequenceMatcher[str]):
         b2j: dict[str, list[int]] = self.b2j  # type: ignore[attr-defined]
         stop = len(a) if ahi is None else ahi
         self.steps += (stop - alo) + sum(len(b2j.get(a[i], ())) for i in range(alo, stop))
-        if self.steps > MATCH_BUDGET:
+        if self.steps > self.allowed:
             raise _OverBudget
         return super().find_longest_match(alo, ahi, blo, bhi)
 
@@ -93,9 +111,9 @@ def _blank(line: str) -> bool:
     return not line.strip()
 
 
-def _opcodes(a: list[str], b: list[str], out: "Diff") -> list[Opcode]:
+def _opcodes(a: list[str], b: list[str], out: "Diff", budget: MatchBudget) -> list[Opcode]:
     """The opcodes of a against b: the shared start and end, and between them difflib's matching within
-    MATCH_BUDGET, else one replace of the whole region."""
+    MATCH_BUDGET and what is left of the page's budget, else one replace of the whole region."""
     start = 0
     limit = min(len(a), len(b))
     while start < limit and a[start] == b[start]:
@@ -109,21 +127,24 @@ def _opcodes(a: list[str], b: list[str], out: "Diff") -> list[Opcode]:
         # Blank lines are junk, as difflib.IS_LINE_JUNK has them: they do not start a match, only join the
         # ones beside them, so a doc's many blank lines do not multiply the pairs looked at.
         matcher = _BudgetedMatcher(_blank, a[start:a_end], b[start:b_end], autojunk=False)
+        matcher.allowed = min(MATCH_BUDGET, max(budget.left, MIN_MATCH_STEPS))
         try:
             found = matcher.get_opcodes()
         except _OverBudget:
             found, out.coarse = [("replace", 0, a_end - start, 0, b_end - start)], True
-        out.match_steps = matcher.steps
+        out.match_steps = min(matcher.steps, matcher.allowed)  # a search over the allowance is not run
+        budget.left -= out.match_steps
         middle = [(tag, i1 + start, i2 + start, j1 + start, j2 + start) for tag, i1, i2, j1, j2 in found]
     head: list[Opcode] = [("equal", 0, start, 0, start)] if start else []
     tail: list[Opcode] = [("equal", a_end, len(a), b_end, len(b))] if end else []
     return head + middle + tail
 
 
-def diff(old: str, new: str) -> Diff:
+def diff(old: str, new: str, budget: MatchBudget | None = None) -> Diff:
+    """``old`` against ``new``; ``budget`` is the page's, when it draws several diffs."""
     a, b = old.splitlines(), new.splitlines()
     out = Diff()
-    opcodes = _opcodes(a, b, out)
+    opcodes = _opcodes(a, b, out, budget if budget is not None else MatchBudget(MATCH_BUDGET))
     for n, (tag, i1, i2, j1, j2) in enumerate(opcodes):
         if tag == "equal":
             first, last = n == 0, n == len(opcodes) - 1

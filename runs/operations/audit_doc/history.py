@@ -21,7 +21,7 @@ from django.urls import reverse
 from runs.models import ItemResult, Run, RunStatus
 from runs.operations.audit_scan.scoring import TIERS
 
-from .diff import Diff, diff
+from .diff import Diff, MatchBudget, diff
 from .models import AppliedEdit
 
 SCAN, AUDIT = "audit-scan", "audit-doc"
@@ -145,8 +145,11 @@ def doc_history(root: str, doc: str) -> DocHistory:
             "written",
         )
     )
+    budget = MatchBudget()  # one for all the doc's edits: each may be a hostile revision
     edits = [
-        EditPoint(run_id, applied, result, stamp, verdict, reverted, diff(_text(original), _text(written)))
+        EditPoint(
+            run_id, applied, result, stamp, verdict, reverted, diff(_text(original), _text(written), budget)
+        )
         for run_id, applied, result, stamp, verdict, reverted, original, written in edit_rows
     ]
     return DocHistory(root, doc, scans, audits, edits)

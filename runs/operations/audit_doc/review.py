@@ -14,7 +14,7 @@ from runs.models import Batch, Run
 from .apply import ApplyError, snapshot
 from .applying import audited, live_edits, settle_pending
 from .auditfile import revised_document
-from .diff import Diff, diff
+from .diff import Diff, MatchBudget, diff
 from .history import doc_url
 from .models import AppliedEdit
 
@@ -46,6 +46,7 @@ def review(run: Run) -> list[DocReview]:
     edits = live_edits(run)
     full = {e.pk: e for e in AppliedEdit.objects.filter(pk__in=[e.pk for e in edits.values()])}
     docs_root = Path(run.params["docs_root"])
+    budget = MatchBudget()  # one for the page: a run's every revision may be hostile
     reviews = []
     for doc, (verdict, batch) in verified.items():
         revised = revised_document(outputs[batch])
@@ -61,10 +62,10 @@ def review(run: Run) -> list[DocReview]:
             # A doc that is applied is under 1 MiB (a bigger one never is), so its snapshot is all of it.
             if now.sha256 != edit.written_sha256:
                 state, message = CHANGED, "changed since the audit was applied: a revert would write nothing"
-            applied = diff(_text(bytes(edit.original)), _text(written))
+            applied = diff(_text(bytes(edit.original)), _text(written), budget)
             reviews.append(DocReview(doc, verdict, items[doc], state, message, applied, edit))
             continue
-        proposed = diff(now.text, revised) if revised is not None else None
+        proposed = diff(now.text, revised, budget) if revised is not None else None
         if now.sha256 != run.params["doc_sha256"][doc]:
             message = "changed since the audit: applying it would write nothing"
             reviews.append(DocReview(doc, verdict, items[doc], CHANGED, message, proposed))
