@@ -8,6 +8,8 @@
   (runs/claude/pricing.worst_case_cost) must fit. When it would not, the agent stops and its batch fails
   as ``budget reached``. Agents running at once do not see each other's turns in flight, so a run can
   go over its budget by at most one turn per agent running.
+- Batch mode: the turns of a message batch that may have been created but was never recorded (its row
+  stays ``unrecorded``, runs/models/message_batch.py) count as spent at their worst case, for good.
 
 The month is the calendar month in UTC, and a run's spend counts in the month it was created.
 """
@@ -16,14 +18,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from erkweb.env import money
 
 from .claude.agent import AgentStopped
 from .errors import InputError
-from .models import BatchStatus, Run, RunStatus
+from .models import BatchStatus, MessageBatch, Run, RunStatus
 
 BUDGET_REACHED = "budget reached"
 MONTHLY_BUDGET_REACHED = "monthly budget reached"
@@ -55,9 +57,20 @@ def month_start(now: datetime | None = None) -> datetime:
 
 def month_spend(now: datetime | None = None) -> Decimal:
     """What every run created this calendar month (UTC) has spent: one aggregate over Run.cost_usd,
-    which each turn adds to in the transaction that records it (Run.created_at is indexed)."""
-    total = Run.objects.filter(created_at__gte=month_start(now)).aggregate(total=Sum("cost_usd"))["total"]
-    return Decimal(total or 0)
+    which each turn adds to in the transaction that records it (Run.created_at is indexed), and the
+    worst case of batch-mode turns possibly sent in a message batch that was never recorded."""
+    start = month_start(now)
+    total = Run.objects.filter(created_at__gte=start).aggregate(total=Sum("cost_usd"))["total"]
+    unrecorded = MessageBatch.objects.filter(
+        run__created_at__gte=start, processing_status=MessageBatch.UNRECORDED
+    ).aggregate(total=Sum("reserved_cost"))["total"]
+    return Decimal(total or 0) + Decimal(unrecorded or 0)
+
+
+def _reserved() -> Subquery:
+    """A run's reserve for possibly-sent turns (runs/models/message_batch.py, UNRECORDED), per run."""
+    rows = MessageBatch.objects.filter(run=OuterRef("pk"), processing_status=MessageBatch.UNRECORDED)
+    return Subquery(rows.values("run").annotate(total=Sum("reserved_cost")).values("total")[:1])
 
 
 def check_estimate(estimate_cost: Decimal, max_cost: Decimal | None) -> None:
@@ -84,7 +97,8 @@ def check_turn(run_pk: int, batch_pk: int, attempt: int, worst_case: Decimal) ->
     batch (None when it does not), after raising BudgetReached when the turn could cross a budget.
 
     One query reads the run's status, its budget, whether the attempt holds the batch, and the sum of its
-    batches' cost (an aggregate over the run's few batches, by the index on Batch.run)."""
+    batches' cost (an aggregate over the run's few batches, by the index on Batch.run), plus what its
+    unrecorded message batches reserve."""
     holds = Q(batches__pk=batch_pk, batches__attempts=attempt, batches__status=BatchStatus.RUNNING)
     rows = list(
         Run.objects.filter(pk=run_pk)
@@ -92,6 +106,7 @@ def check_turn(run_pk: int, batch_pk: int, attempt: int, worst_case: Decimal) ->
         .annotate(
             spent=Sum("batches__cost_usd"),
             held=Count("batches", filter=holds),
+            reserved=_reserved(),
         )
     )
     row = rows[0] if rows else None
@@ -99,11 +114,13 @@ def check_turn(run_pk: int, batch_pk: int, attempt: int, worst_case: Decimal) ->
         return None
     if row["status"] == RunStatus.CANCELLED:
         return row["status"]  # the agent stops as cancelled, whatever the budget says
-    spent, max_cost = Decimal(row["spent"] or 0), row["max_cost"]
+    reserved = Decimal(row["reserved"] or 0)
+    spent, max_cost = Decimal(row["spent"] or 0) + reserved, row["max_cost"]
     if max_cost is not None and spent + worst_case > max_cost:
+        possibly = f" (with {dollars(reserved)} possibly sent unrecorded)" if reserved else ""
         raise BudgetReached(
-            f"{BUDGET_REACHED}: {dollars(spent)} spent of the run's {dollars(max_cost)}, and the next turn "
-            f"could cost up to {dollars(worst_case)}"
+            f"{BUDGET_REACHED}: {dollars(spent)} spent{possibly} of the run's {dollars(max_cost)}, "
+            f"and the next turn could cost up to {dollars(worst_case)}"
         )
     monthly = settings.ERKWEB_MONTHLY_BUDGET
     if monthly is not None:

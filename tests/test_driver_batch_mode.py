@@ -213,3 +213,76 @@ def test_no_turn_goes_out_for_a_cancelled_run(docs_root, sync_tasks, simulator):
 
     at_api = anthropic.Anthropic(base_url=simulator.url, api_key="test").messages.batches.list()
     assert [b.id for b in at_api] == []
+
+
+def test_a_step_that_died_after_creating_a_message_batch_leaves_its_turns_reserved(
+    docs_root, sync_tasks, simulator, monkeypatch
+):
+    import anthropic
+
+    from runs import budget
+    from runs.claude.conversation import Conversation
+    from runs.claude.pricing import worst_case_cost
+
+    run = start(docs_root)
+    batch_mode._Round(Run.objects.get(pk=run.pk))._start(
+        Batch.objects.select_related("run").get(run=run, index=1)
+    )
+    batch_mode._Round(Run.objects.get(pk=run.pk))._start(
+        Batch.objects.select_related("run").get(run=run, index=2)
+    )
+    prices = Run.objects.get(pk=run.pk).manifest["stage_models"]["1"]["prices"]
+    worst = {}
+    for batch in Batch.objects.filter(run=run):
+        conversation = Conversation.from_dict(batch.conversation["conversation"])
+        worst[batch.index] = worst_case_cost(
+            prices, conversation.prompt_estimate(), conversation.max_tokens, batch=True
+        )
+    real = Batch.save_conversation
+
+    def dies_after_create(self, attempt, state, **kwargs):
+        if state.get("awaiting"):  # the message batch exists at the API; its id is not saved yet
+            raise Died("after create")
+        return real(self, attempt, state, **kwargs)
+
+    with monkeypatch.context() as dying:
+        dying.setattr(Batch, "save_conversation", dies_after_create)
+        with pytest.raises(Died):
+            batch_mode.step(run.pk)
+    sdk = anthropic.Anthropic(base_url=simulator.url, api_key="x")
+    assert len(list(sdk.messages.batches.list())) == 1  # created at the API, and paid
+    [unrecorded] = MessageBatch.objects.filter(run=run)
+    assert unrecorded.processing_status == MessageBatch.UNRECORDED
+    assert sorted(unrecorded.requests) == ["b1-a1-t1-r0", "b2-a1-t1-r0"]
+    assert unrecorded.reserved_cost == worst[1] + worst[2]
+    # The budget counts the possibly-sent turns: a budget that fits one more turn alone, not on top.
+    Run.objects.filter(pk=run.pk).update(max_cost=worst[1] + worst[2])
+    one = Batch.objects.get(run=run, index=1)
+    with pytest.raises(budget.BudgetReached, match="possibly sent unrecorded"):
+        budget.check_turn(run.pk, one.pk, one.attempts, worst[1])
+    assert budget.month_spend() == worst[1] + worst[2]
+    # Without a budget in the way, the turns go out again and the run ends; the reserve stays counted.
+    Run.objects.filter(pk=run.pk).update(max_cost=None)
+    run = drive(run, simulator)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert MessageBatch.objects.filter(run=run, processing_status=MessageBatch.UNRECORDED).count() == 1
+    assert budget.month_spend() == run.cost_usd + worst[1] + worst[2]
+
+
+def test_a_create_that_timed_out_may_have_been_sent_and_stays_reserved(
+    docs_root, sync_tasks, simulator, monkeypatch
+):
+    """A create the API answered with an error created nothing (test_batch_mode: refused whole, no
+    row); one that timed out may have created it: its row stays unrecorded, its turns reserved."""
+    import anthropic
+    import httpx2 as httpx
+    from anthropic.resources.messages.batches import Batches
+
+    def create(self, **kwargs):
+        raise anthropic.APITimeoutError(request=httpx.Request("POST", f"{simulator.url}/v1/messages/batches"))
+
+    monkeypatch.setattr(Batches, "create", create)
+    run = start(docs_root)
+    assert "the next step tries again" in batch_mode.step(run.pk)
+    [unrecorded] = MessageBatch.objects.filter(run=run)
+    assert unrecorded.processing_status == MessageBatch.UNRECORDED and unrecorded.reserved_cost > 0

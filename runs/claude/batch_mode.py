@@ -164,7 +164,7 @@ class _Round:
 
     # --- submitting the next turns --------------------------------------------------------------------
     def _submit(self, running: list[Batch]) -> None:
-        requests, waiting = [], []
+        requests, waiting, reserved = [], [], Decimal(0)
         for batch in running:
             state = batch.conversation
             if not state or state.get("awaiting"):
@@ -186,12 +186,17 @@ class _Round:
             requests.append({"custom_id": custom_id, "params": conversation.request()})
             state = {**state, "conversation": conversation.as_dict(), "awaiting": custom_id}
             waiting.append((batch, state, custom_id))
+            reserved += worst
         if not requests:
             return
+        whose = {cid: [batch.index, batch.attempts] for batch, _, cid in waiting}
+        intent = MessageBatch.intend(self.run, self.run.current_stage, whose, reserved)
         try:
             created = self.client.messages.batches.create(requests=requests)
         except Exception as exc:
             failure = classify(exc)
+            if failure is not None and failure.status is not None:
+                intent.never_sent()  # the API answered: it created nothing (a timeout: it may have)
             if failure is None:
                 raise
             if failure.retryable:
@@ -206,14 +211,7 @@ class _Round:
             self.done.append(f"message batch refused: {failure.describe()}")
             return
         with transaction.atomic():
-            MessageBatch.objects.create(
-                run=self.run,
-                stage=self.run.current_stage,
-                api_id=created.id,
-                processing_status=created.processing_status,
-                request_counts=created.request_counts.model_dump(),
-                requests={cid: [batch.index, batch.attempts] for batch, _, cid in waiting},
-            )
+            intent.recorded(created.id, created.processing_status, created.request_counts.model_dump())
             for batch, state, _ in waiting:
                 batch.save_conversation(batch.attempts, state)
         self.done.append(f"submitted message batch {created.id} ({len(requests)} requests)")

@@ -1,6 +1,8 @@
 """A message batch: one request to the Message Batches API holding the next turn of many of a run's
 agents (batch mode, runs/claude/batch_mode.py), as erkweb last saw it."""
 
+import secrets
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
@@ -11,6 +13,12 @@ from .run import Run
 
 
 class MessageBatch(models.Model):
+    # Written before the create call, with the requests about to go out: if the process dies after the
+    # API created the message batch and before its id was saved, this row stays, the turns are known to
+    # be possibly sent (and billed), and the budget counts their worst case (``reserved_cost``) for good:
+    # no field of the API's message batch object would tell which run an unrecorded one belongs to.
+    UNRECORDED = "unrecorded"
+
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="message_batches")
     stage = models.PositiveSmallIntegerField()
     api_id = models.CharField(max_length=120, unique=True, help_text="the API's msgbatch_... id")
@@ -20,6 +28,12 @@ class MessageBatch(models.Model):
     # custom_id -> [batch index, attempt]: whose turn each request is.
     requests = models.JSONField(default=dict)
     results_taken = models.BooleanField(default=False, help_text="its results were read and applied")
+    reserved_cost = models.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        default=Decimal(0),
+        help_text="the worst case of its requests at the batch rate, counted by budgets while unrecorded",
+    )
     created_at = models.DateTimeField(db_default=Now())
     ended_at = models.DateTimeField(null=True, blank=True)
 
@@ -46,3 +60,32 @@ class MessageBatch(models.Model):
         return bool(
             MessageBatch.objects.filter(Q(results_taken=False), pk=self.pk).update(results_taken=True)
         )
+
+    @classmethod
+    def intend(cls, run: Run, stage: int, requests: dict[str, Any], reserved: Decimal) -> "MessageBatch":
+        """The row of a message batch about to be created, before the call (taken: nothing to read)."""
+        return cls.objects.create(
+            run=run,
+            stage=stage,
+            api_id=f"{cls.UNRECORDED}-{secrets.token_hex(8)}",
+            processing_status=cls.UNRECORDED,
+            requests=requests,
+            reserved_cost=reserved,
+            results_taken=True,
+        )
+
+    def recorded(self, api_id: str, processing_status: str, request_counts: dict[str, Any]) -> bool:
+        """The API created it: its id and state saved, its results to be read (in the caller's
+        transaction, with its batches' conversations awaiting its requests)."""
+        return bool(
+            MessageBatch.objects.filter(pk=self.pk, processing_status=self.UNRECORDED).update(
+                api_id=api_id,
+                processing_status=processing_status,
+                request_counts=request_counts,
+                results_taken=False,
+            )
+        )
+
+    def never_sent(self) -> None:
+        """The API answered the create call with an error: no message batch exists, nothing is reserved."""
+        MessageBatch.objects.filter(pk=self.pk, processing_status=self.UNRECORDED).delete()
