@@ -185,3 +185,9 @@ def test_apply_with_no_verified_audit_exits_1_and_says_nothing_was_applied(audit
     code, out, _ = erk_cmd("apply", audit.run_id, "--json")
     assert code == 1 and json.loads(out)["docs"] == [] and json.loads(out)["exit"] == 1
     assert (docs_root / "cli/flags.md").read_bytes() == before
+    # The page's Apply all verified says the same.
+    from django.test import Client
+
+    page = Client().post(f"/runs/{audit.run_id}/audit/apply/", follow=True).content.decode()
+    assert f"nothing applied: {audit.run_id} has no verified audit" in page
+    assert (docs_root / "cli/flags.md").read_bytes() == before

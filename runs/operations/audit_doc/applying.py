@@ -67,6 +67,11 @@ def audited(run: Run) -> dict[str, tuple[str, int]]:
     return {doc: (verdict, batch) for doc, verdict, batch in rows}
 
 
+def nothing_applied(run: Run) -> str:
+    """What erk apply and the page say when a run has no verified audit to apply."""
+    return f"nothing applied: {run.run_id} has no verified audit (retry its failed batches first)"
+
+
 def live_edits(run: Run) -> dict[str, AppliedEdit]:
     edits = AppliedEdit.objects.filter(run=run, reverted_at__isnull=True).defer("original", "written")
     return {edit.doc: edit for edit in edits}

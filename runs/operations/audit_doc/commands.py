@@ -49,7 +49,7 @@ def apply_command(options: dict[str, Any], out: Output) -> int:
     if not outcomes:
         # Nothing asked for was applied, which is not success: a script that checks the exit code
         # must not take a run whose every audit failed for an applied one.
-        message = f"nothing applied: {run.run_id} has no verified audit (retry its failed batches first)"
+        message = applying.nothing_applied(run)
         if options["json"]:
             out.write(json.dumps({"docs": [], "exit": EXIT_CONFLICT, "message": message}, indent=2) + "\n")
         else:

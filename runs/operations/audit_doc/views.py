@@ -25,6 +25,8 @@ def apply_docs(request: HttpRequest, run_id: str) -> HttpResponse:
         return redirect("runs:detail", run_id=run_id)
     for outcome in outcomes:
         _tell(request, outcome)
+    if not outcomes:
+        messages.error(request, applying.nothing_applied(run))
     return redirect("runs:detail", run_id=run_id)
 
 
