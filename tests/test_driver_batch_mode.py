@@ -283,6 +283,8 @@ def test_a_create_that_timed_out_may_have_been_sent_and_stays_reserved(
 
     monkeypatch.setattr(Batches, "create", create)
     run = start(docs_root)
-    assert "the next step tries again" in batch_mode.step(run.pk)
+    assert batch_mode.step(run.pk) == (
+        "message batch possibly created, unrecorded (API request timed out): the next step tries again"
+    )
     [unrecorded] = MessageBatch.objects.filter(run=run)
     assert unrecorded.processing_status == MessageBatch.UNRECORDED and unrecorded.reserved_cost > 0

@@ -200,9 +200,8 @@ class _Round:
             if failure is None:
                 raise
             if failure.retryable:
-                self.done.append(
-                    f"message batch not created ({failure.describe()}): the next step tries again"
-                )
+                what = "not created" if failure.status is not None else "possibly created, unrecorded"
+                self.done.append(f"message batch {what} ({failure.describe()}): the next step tries again")
                 return
             # Refused whole (a 400, a 413...): sending it again would be refused again.
             for batch, state, _ in waiting:
