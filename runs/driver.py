@@ -154,7 +154,7 @@ def _step(run_pk: int) -> str | None:
         batch.run = run
     if run.status == RunStatus.CANCELLED:
         if run.mode == RunMode.BATCH:
-            return batch_recovery.cancel_leftovers(run_pk)
+            return batch_recovery.bill_cancelled(run_pk)
         return _cancel_leftovers(run, batches)
     if run.status == RunStatus.AGGREGATING:
         return _aggregate(run)

@@ -1,8 +1,9 @@
-"""Batch mode's recovery: what a cancelled run left open (``cancel_leftovers``), and what a step that
-died or raised partway left of a stage (``recover``), taken up by the next step (runs/claude/batch_mode.py),
-which holds the run's message-batch lease, so no other step is still at it. In live mode the driver's
-``_move_batch`` does this from workers' heartbeats; a batch-mode attempt has no worker of its own, so
-these are told from the batch's row alone (runs/driver.py, state 12):
+"""Batch mode's recovery: what a cancelled run left open (``cancel_leftovers``, then the sweep's
+``bill_cancelled``), and what a step that died or raised partway left of a stage (``recover``), taken
+up by the next step (runs/claude/batch_mode.py), which holds the run's message-batch lease, so no other
+step is still at it. In live mode the driver's ``_move_batch`` does this from workers' heartbeats; a
+batch-mode attempt has no worker of its own, so these are told from the batch's row alone
+(runs/driver.py, state 12):
 
 - written, never verified (the step died between ``mark_written`` and verification): verified here,
   from the output the agent's last turn saved in the row (the step that wrote it may be on another host);
@@ -14,15 +15,22 @@ these are told from the batch's row alone (runs/driver.py, state 12):
 
 import base64
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 
 from .. import verification
-from ..models import Batch, BatchStatus, Run
+from ..models import Batch, BatchStatus, MessageBatch, Run
 from ..scratch import materialise, output_file
 from .endpoint import endpoint_for_run, make_client
+from .pricing import call_cost, usage_dict
 from .retries import classify
+
+# The API's processing_status once a cancel was taken (https://platform.claude.com/docs/en/build-with-claude/
+# batch-processing: "canceling", then "ended"): no second cancel is sent.
+CANCEL_TAKEN = ("canceling", "ended")
+LateUsage = tuple[dict[str, Any], Decimal]  # a batch's usage and its cost
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +78,9 @@ def restart(batch: Batch) -> str | None:
 def cancel_leftovers(run_pk: int, timeout: float = 60.0) -> str | None:
     """A cancelled batch-mode run: cancel its unfinished batches, then its open message batch at the API.
     A cancel that did not reach the API (a timeout, no connection) leaves the message batch open for
-    the sweep's next try; one the API refused (it already ended, or is gone) has nothing left to cancel."""
+    the sweep's next try; one the API took, or refused (it ended already), leaves it open too, for the
+    sweep to bill what it completed once it has ended (``bill_cancelled``); one the API does not know
+    (404) has nothing to cancel or bill."""
     run = Run.objects.get(pk=run_pk)
     done = []
     for batch in run.batches.filter(
@@ -78,19 +88,80 @@ def cancel_leftovers(run_pk: int, timeout: float = 60.0) -> str | None:
     ):
         if batch.cancel(batch.attempts if batch.status == BatchStatus.RUNNING else None):
             done.append(f"cancelled batch {batch.index}")
-    open_batches = list(run.message_batches.filter(results_taken=False))
+    # One whose cancel the API took already (canceling, or ended) is only waited for.
+    open_batches = list(
+        run.message_batches.filter(results_taken=False).exclude(processing_status__in=CANCEL_TAKEN)
+    )
     if not open_batches:
         return "; ".join(done) or None
     client = client_for(run, timeout)
     for open_batch in open_batches:
         try:
-            client.messages.batches.cancel(open_batch.api_id)
+            got = client.messages.batches.cancel(open_batch.api_id)
         except Exception as exc:
             failure = classify(exc)
             if failure is not None and failure.retryable:
                 log.warning("cancel of %s: %s; the sweep tries again", open_batch.api_id, failure.describe())
-                continue
-            log.info("cancel of %s: %s", open_batch.api_id, exc)
-        if open_batch.take_results():
-            done.append(f"cancelled message batch {open_batch.api_id}")
+            elif failure is not None and failure.status == 404:
+                _forget(open_batch, "cancel")
+            else:
+                log.info("cancel of %s: %s", open_batch.api_id, exc)
+            continue
+        open_batch.saw(got.processing_status, got.request_counts.model_dump())
+        done.append(f"cancelled message batch {open_batch.api_id}")
     return "; ".join(done) or None
+
+
+def bill_cancelled(run_pk: int) -> str | None:
+    """The sweep's visit to a cancelled batch-mode run: cancel what is left (``cancel_leftovers``), then
+    retrieve each open message batch; once one has ended, read its results once and bill the usage of
+    every request the API completed before the cancel to its batch (priced as ``_take_turn`` prices a
+    turn, at the run's recorded prices and the batch rate from ``usage.service_tier``). No tool runs,
+    no turn is applied: the batches stay cancelled. An API that cannot be reached, or a results call
+    that fails, leaves it for the next sweep."""
+    cancelled = cancel_leftovers(run_pk)
+    done = [cancelled] if cancelled else []
+    run = Run.objects.get(pk=run_pk)
+    open_batches = list(run.message_batches.filter(results_taken=False))
+    if not open_batches:
+        return "; ".join(done) or None
+    client = client_for(run)
+    for open_batch in open_batches:
+        try:
+            got = client.messages.batches.retrieve(open_batch.api_id)
+            open_batch.saw(got.processing_status, got.request_counts.model_dump())
+            if got.processing_status != "ended":
+                continue  # still canceling (a request in flight finishes first): the next sweep asks again
+            results = list(client.messages.batches.results(open_batch.api_id))
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is not None and failure.status == 404:
+                _forget(open_batch, "retrieve")
+            else:
+                log.warning("message batch %s of cancelled %s: %s", open_batch.api_id, run.run_id, exc)
+            continue
+        if open_batch.bill_late_usage(_late_usages(run, open_batch, results)):
+            done.append(f"billed what message batch {open_batch.api_id} completed before the cancel")
+    return "; ".join(done) or None
+
+
+def _late_usages(run: Run, open_batch: MessageBatch, results: list[Any]) -> dict[int, LateUsage]:
+    """Usage and cost by batch index of the succeeded results (the only ones that carry usage), for the
+    requests erkweb sent in it (a custom_id it never sent is no batch's)."""
+    prices = dict(run.manifest["stage_models"][str(open_batch.stage)]["prices"])
+    billed: dict[int, LateUsage] = {}
+    for line in results:
+        whose = open_batch.requests.get(line.custom_id)
+        if whose is None or line.result.type != "succeeded":
+            continue
+        usage = usage_dict(line.result.message.usage)
+        before_usage, before_cost = billed.get(int(whose[0]), ({}, Decimal(0)))
+        summed = {k: before_usage.get(k, 0) + v for k, v in usage.items() if isinstance(v, int)}
+        billed[int(whose[0])] = (summed, before_cost + call_cost(prices, usage))
+    return billed
+
+
+def _forget(open_batch: MessageBatch, call: str) -> None:
+    """The API does not know this message batch (404): nothing to cancel, nothing it can be billed for."""
+    log.warning("%s of %s: the API does not know it (404); nothing billed", call, open_batch.api_id)
+    open_batch.bill_late_usage({})

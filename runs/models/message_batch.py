@@ -5,11 +5,11 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from django.db import models
-from django.db.models import Q
+from django.db import models, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Now
 
-from .run import Run
+from .run import USAGE_FIELDS, Run
 
 
 class MessageBatch(models.Model):
@@ -89,3 +89,22 @@ class MessageBatch(models.Model):
     def never_sent(self) -> None:
         """The API answered the create call with an error: no message batch exists, nothing is reserved."""
         MessageBatch.objects.filter(pk=self.pk, processing_status=self.UNRECORDED).delete()
+
+    def bill_late_usage(self, usages: dict[int, tuple[dict[str, Any], Decimal]]) -> bool:
+        """A cancelled run's message batch, ended: the usage of what the API completed before the cancel
+        (Anthropic bills it), by batch index, is added to those batches' tokens and cost and the run's
+        totals recomputed, with its results marked taken, in one transaction and once (of two sweeps, the
+        first to mark it; the second: False, nothing added). No turn is applied, no status changes."""
+        from .batch import Batch  # batch.py needs nothing from here; the import stays one-way at load
+
+        with transaction.atomic():
+            if not MessageBatch.objects.filter(pk=self.pk, results_taken=False).update(results_taken=True):
+                return False
+            for index, (usage, cost) in usages.items():
+                increments = {name: F(name) + usage.get(name, 0) for name in USAGE_FIELDS}
+                Batch.objects.filter(run_id=self.run_id, index=index).update(
+                    cost_usd=F("cost_usd") + cost, **increments
+                )
+            Run.objects.get(pk=self.run_id).add_usage_totals()
+        self.results_taken = True
+        return True
