@@ -118,3 +118,35 @@ def test_a_message_batch_the_api_does_not_know_is_taken_with_nothing_billed(docs
     open_batch = MessageBatch.objects.get(run=run)
     assert open_batch.results_taken
     assert Run.objects.get(pk=run.pk).cost_usd == Decimal(0)
+
+
+def test_results_a_step_applied_before_the_cancel_are_not_billed_again(docs_root, sync_tasks, simulator):
+    simulator.set_batch_delay(60_000)
+    run = start(docs_root)
+    engine.advance(run.pk)  # the first turns go out
+    simulator.advance_clock(61)  # both succeed, the message batch ends
+    engine.advance(run.pk)  # applied (billed with their turns); the second turns go out
+    first, second = MessageBatch.objects.filter(run=run).order_by("created_at", "id")
+    applied_cost = Run.objects.get(pk=run.pk).cost_usd
+    assert first.results_taken and not second.results_taken and applied_cost > 0
+    # As if the step had died after applying the first message batch's results, before marking them.
+    MessageBatch.objects.filter(pk=first.pk).update(results_taken=False)
+    assert engine.cancel_run(Run.objects.get(pk=run.pk))
+    simulator.advance_clock(61)
+    driver.sweep()
+    driver.sweep()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.results_taken and second.results_taken
+    prices = run.manifest["stage_models"]["1"]["prices"]
+    late = sum(
+        (
+            call_cost(prices, usage_dict(r.result.message.usage))
+            for r in sdk(simulator).messages.batches.results(second.api_id)
+            if r.result.type == "succeeded"
+        ),
+        Decimal(0),
+    )
+    run = Run.objects.get(pk=run.pk)
+    assert run.cost_usd == applied_cost + late
+    assert run.cost_usd == sum(b.cost_usd for b in run.batches.all())

@@ -145,19 +145,14 @@ def bill_cancelled(run_pk: int) -> str | None:
     return "; ".join(done) or None
 
 
-def _late_usages(run: Run, open_batch: MessageBatch, results: list[Any]) -> dict[int, LateUsage]:
-    """Usage and cost by batch index of the succeeded results (the only ones that carry usage), for the
-    requests erkweb sent in it (a custom_id it never sent is no batch's)."""
+def _late_usages(run: Run, open_batch: MessageBatch, results: list[Any]) -> dict[str, LateUsage]:
+    """Usage and cost by ``custom_id`` of the succeeded results, the only ones that carry usage."""
     prices = dict(run.manifest["stage_models"][str(open_batch.stage)]["prices"])
-    billed: dict[int, LateUsage] = {}
+    billed: dict[str, LateUsage] = {}
     for line in results:
-        whose = open_batch.requests.get(line.custom_id)
-        if whose is None or line.result.type != "succeeded":
-            continue
-        usage = usage_dict(line.result.message.usage)
-        before_usage, before_cost = billed.get(int(whose[0]), ({}, Decimal(0)))
-        summed = {k: before_usage.get(k, 0) + v for k, v in usage.items() if isinstance(v, int)}
-        billed[int(whose[0])] = (summed, before_cost + call_cost(prices, usage))
+        if line.result.type == "succeeded":
+            usage = usage_dict(line.result.message.usage)
+            billed[line.custom_id] = (usage, call_cost(prices, usage))
     return billed
 
 

@@ -90,21 +90,25 @@ class MessageBatch(models.Model):
         """The API answered the create call with an error: no message batch exists, nothing is reserved."""
         MessageBatch.objects.filter(pk=self.pk, processing_status=self.UNRECORDED).delete()
 
-    def bill_late_usage(self, usages: dict[int, tuple[dict[str, Any], Decimal]]) -> bool:
-        """A cancelled run's message batch, ended: the usage of what the API completed before the cancel
-        (Anthropic bills it), by batch index, is added to those batches' tokens and cost and the run's
-        totals recomputed, with its results marked taken, in one transaction and once (of two sweeps, the
-        first to mark it; the second: False, nothing added). No turn is applied, no status changes."""
+    def bill_late_usage(self, usages: dict[str, tuple[dict[str, Any], Decimal]]) -> bool:
+        """A cancelled run's message batch, ended: the usage and cost of what the API completed before the
+        cancel (Anthropic bills it), by ``custom_id``, is added to the batch whose attempt still awaits
+        that request (one a step applied already was billed with its turn), the run's totals recomputed
+        and its results marked taken, in one transaction and once (of two sweeps, the first to mark it;
+        the second: False, nothing added). No turn is applied, no status changes."""
         from .batch import Batch  # batch.py needs nothing from here; the import stays one-way at load
 
         with transaction.atomic():
             if not MessageBatch.objects.filter(pk=self.pk, results_taken=False).update(results_taken=True):
                 return False
-            for index, (usage, cost) in usages.items():
+            for custom_id, (usage, cost) in usages.items():
+                if custom_id not in self.requests:
+                    continue  # not a request erkweb sent in it: no batch's
+                index, attempt = self.requests[custom_id]
                 increments = {name: F(name) + usage.get(name, 0) for name in USAGE_FIELDS}
-                Batch.objects.filter(run_id=self.run_id, index=index).update(
-                    cost_usd=F("cost_usd") + cost, **increments
-                )
+                Batch.objects.filter(
+                    run_id=self.run_id, index=index, attempts=attempt, conversation__awaiting=custom_id
+                ).update(cost_usd=F("cost_usd") + cost, **increments)
             Run.objects.get(pk=self.run_id).add_usage_totals()
         self.results_taken = True
         return True
