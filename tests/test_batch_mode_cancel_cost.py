@@ -4,7 +4,8 @@ https://platform.claude.com/docs/en/build-with-claude/batch-processing ("Canceli
 canceled batch goes ``canceling``, then ends (``processing_status`` ``ended``), and its results hold
 ``succeeded`` results for the requests that completed before the cancel and ``canceled`` for the others;
 the cancel endpoint (https://platform.claude.com/docs/en/api/messages/batches/cancel): "the system may
-complete any in-progress, non-interruptible requests before finalizing cancellation". Those succeeded
+complete any in-progress, non-interruptible requests before finalizing cancellation" and "To determine
+which requests were canceled, check the individual results within the batch". Those succeeded
 requests are billed (at the batch rate, ``usage.service_tier`` ``"batch"``), so the run's cost is theirs.
 """
 
