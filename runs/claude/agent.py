@@ -132,7 +132,7 @@ def run_agent(
             return Outcome(step.final_message, conversation.warnings, conversation.turns)
         if step.kind == "tools":
             # The results go with the next record (one write a turn): the request that carries them.
-            turn = _run_tools(toolbox, conversation, step)
+            turn = run_tools(toolbox, conversation, step)
             pending.append({"role": "user", "content": turn["content"]})
 
 
@@ -290,7 +290,8 @@ def _stream_turn(
     return message, usage_dict(final.usage), clock() - started
 
 
-def _run_tools(toolbox: Toolbox, conversation: Conversation, step: Next) -> dict[str, Any]:
+def run_tools(toolbox: Toolbox, conversation: Conversation, step: Next) -> dict[str, Any]:
+    """Run a response's tool calls (live or batch mode) and add their results as the next user turn."""
     results, warnings, writes = [], [], 0
     for call in step.calls:
         result, warning = run_tool(toolbox, call.id, call.name, call.input)

@@ -37,7 +37,7 @@ from ..models import Batch, BatchStatus, Lease, MessageBatch, Run, RunStatus
 from ..operations import get_operation
 from ..scratch import materialise, output_file
 from ..workers import worker_name
-from .agent import run_tool
+from .agent import run_tools
 from .batch_recovery import client_for, recover
 from .conversation import AgentFailed, Conversation
 from .pricing import call_cost, usage_dict, worst_case_cost
@@ -342,16 +342,7 @@ class _Round:
         output = self._restore(batch, state)
         pending: list[dict[str, Any]] = []
         if step.kind == "tools":
-            toolbox = self.op.toolbox(self.run, batch, output)
-            results, warnings, writes = [], [], 0
-            for call in step.calls:
-                result, warning = run_tool(toolbox, call.id, call.name, call.input)
-                results.append(result)
-                if warning:
-                    warnings.append(warning)
-                elif call.name == "write_file":
-                    writes += 1
-            turn = conversation.add_tool_results(results, warnings=warnings, writes=writes)
+            turn = run_tools(self.op.toolbox(self.run, batch, output), conversation, step)
             pending = [{"role": "user", "content": turn["content"]}]
         new_state = {
             "conversation": conversation.as_dict(),
