@@ -49,7 +49,6 @@ from runs.simulator.players import (
     Turn,
     after_write,
     file_text,
-    refusal,
     result_ok,
     result_text,
     text,
@@ -100,24 +99,17 @@ class AuditDocPlayer(Player):
     name = "audit-doc"
     marker = prompts.OPERATION_MARKER
     behaviours = frozenset(MISBEHAVIOURS) - {"drift"}  # drift is learn's tripwire JSON only
+    without_assignment = (
+        "I could not find my assignment (run id, batch, output file, the doc and its "
+        "sections) in the first message, so I have nothing to audit."
+    )
 
     def assignment(self, conversation: Conversation) -> prompts.DocAssignment | None:
         return prompts.parse_doc_message(conversation.first_user_text)
 
-    def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
-        assignment = self.assignment(conversation)
-        if assignment is None:
-            return Turn(
-                [
-                    text(
-                        "I could not find my assignment (run id, batch, output file, the doc and its "
-                        "sections) in the first message, so I have nothing to audit."
-                    )
-                ]
-            )
-        if behaviour == "refusal":
-            return refusal()
-
+    def play_assignment(
+        self, conversation: Conversation, assignment: prompts.DocAssignment, behaviour: str | None
+    ) -> Turn:
         output_path = assignment.output_path
         doc_text: str | None = None
         read_error = ""

@@ -30,7 +30,6 @@ from runs.simulator.players import (
     Turn,
     after_write,
     file_text,
-    refusal,
     result_ok,
     result_text,
     text,
@@ -71,24 +70,17 @@ class AuditScanPlayer(Player):
     name = "audit-scan"
     marker = prompts.OPERATION_MARKER
     behaviours = frozenset(MISBEHAVIOURS) - {"drift"}  # drift is learn's tripwire JSON only
+    without_assignment = (
+        "I could not find my batch assignment (run id, batch number, output path and the "
+        "docs to measure) in the first message, so I have nothing to scan."
+    )
 
     def assignment(self, conversation: Conversation) -> prompts.BatchAssignment | None:
         return prompts.parse_batch_message(conversation.first_user_text)
 
-    def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
-        assignment = self.assignment(conversation)
-        if assignment is None:
-            return Turn(
-                [
-                    text(
-                        "I could not find my batch assignment (run id, batch number, output path and the "
-                        "docs to measure) in the first message, so I have nothing to scan."
-                    )
-                ]
-            )
-        if behaviour == "refusal":
-            return refusal()
-
+    def play_assignment(
+        self, conversation: Conversation, assignment: prompts.BatchAssignment, behaviour: str | None
+    ) -> Turn:
         paths = list(assignment.paths)
         output_path = assignment.output_path
         reads: dict[str, str] = {}

@@ -48,7 +48,6 @@ from runs.simulator.players import (
     Turn,
     after_write,
     file_text,
-    refusal,
     result_ok,
     result_text,
     text,
@@ -124,24 +123,17 @@ class LearnPlayer(Player):
     name = "learn"
     marker = prompts.OPERATION_MARKER
     behaviours = frozenset(MISBEHAVIOURS)
+    without_assignment = (
+        "I could not find my assignment (run id, batch, agent, title, output file and "
+        "inputs) in the first message, so I have nothing to analyse."
+    )
 
     def assignment(self, conversation: Conversation) -> prompts.LearnAssignment | None:
         return prompts.parse_batch_message(conversation.first_user_text)
 
-    def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
-        assignment = self.assignment(conversation)
-        if assignment is None:
-            return Turn(
-                [
-                    text(
-                        "I could not find my assignment (run id, batch, agent, title, output file and "
-                        "inputs) in the first message, so I have nothing to analyse."
-                    )
-                ]
-            )
-        if behaviour == "refusal":
-            return refusal()
-
+    def play_assignment(
+        self, conversation: Conversation, assignment: prompts.LearnAssignment, behaviour: str | None
+    ) -> Turn:
         kind = assignment.kind
         output_path = assignment.output_path
         hints = list(assignment.hints) if kind == DOCS and "search_docs" in conversation.tool_names else []

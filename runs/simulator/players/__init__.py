@@ -195,7 +195,20 @@ class Player:
         assignment = self.assignment(conversation)
         return Target(run_id=assignment.run_id, batch=assignment.index) if assignment else Target()
 
+    # What it answers when the first message holds no assignment it can read.
+    without_assignment = "I could not find my assignment in the first message."
+
     def play(self, conversation: Conversation, behaviour: str | None) -> Turn:
+        """The start every operation's agent shares (no assignment: say so; the ``refusal`` rule: refuse),
+        then ``play_assignment``."""
+        assignment = self.assignment(conversation)
+        if assignment is None:
+            return Turn([text(self.without_assignment)])
+        if behaviour == "refusal":
+            return refusal()
+        return self.play_assignment(conversation, assignment, behaviour)
+
+    def play_assignment(self, conversation: Conversation, assignment: Any, behaviour: str | None) -> Turn:
         raise NotImplementedError
 
 
