@@ -11,28 +11,17 @@ from django.conf import settings
 from runs.claude.agent import AgentCancelled, Limits, run_agent
 from runs.claude.conversation import AgentFailed, Conversation, sendable, with_breakpoints
 from runs.operations.audit_scan import prompts
-from runs.operations.audit_scan.local import local_batch_text
 from runs.operations.base import final_message
 from runs.tools import Toolbox
+
+from .agent_fixtures import audit_batch
 
 LIMITS = Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=60, max_retries=0)
 
 
 @pytest.fixture
 def batch(repo, tmp_path):
-    docs = repo / "docs" / "learned"
-    paths = ["arch/old.md", "arch/overview.md", "cli/flags.md"]
-    out = tmp_path / "scratch" / "batch-1.md"
-    out.parent.mkdir(parents=True)
-    return {
-        "toolbox": Toolbox(read_root=docs, repo_root=repo, output_path=out),
-        "paths": paths,
-        "message": prompts.batch_message(
-            run_id="audit-scan-t", index=1, count=1, output_path=str(out), paths=paths
-        ),
-        "expected": local_batch_text(paths, docs, repo),
-        "out": out,
-    }
+    return audit_batch(repo, tmp_path)
 
 
 def client_for(sim):

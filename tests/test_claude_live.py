@@ -13,48 +13,20 @@ from runs.claude.agent import Limits, run_agent
 from runs.claude.conversation import AgentFailed, Conversation
 from runs.claude.pricing import call_cost
 from runs.operations.audit_scan import prompts
-from runs.operations.audit_scan.local import local_batch_text
 from runs.operations.base import final_message
-from runs.tools import Toolbox
+
+from .agent_fixtures import RecordingHooks, audit_batch
 
 LIMITS = Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=60, max_retries=4)
 
 
-class Hooks:
-    def __init__(self):
-        self.records, self.worst = [], []
-
-    def before_turn(self, worst_case_cost):
-        self.worst.append(worst_case_cost)
-
-    def record(self, entries, usage, cost):
-        self.records.append((entries, usage, cost))
-
-    def entries(self, role):
-        return [entry for entries, _, _ in self.records for entry in entries if entry["role"] == role]
-
-    def billed(self):
-        return sum((cost for _, _, cost in self.records), Decimal(0))
-
-
 @pytest.fixture
 def batch(repo, tmp_path):
-    docs = repo / "docs" / "learned"
-    paths = ["arch/old.md", "arch/overview.md", "cli/flags.md"]
-    out = tmp_path / "scratch" / "batch-1.md"
-    out.parent.mkdir(parents=True)
-    return {
-        "toolbox": Toolbox(read_root=docs, repo_root=repo, output_path=out),
-        "message": prompts.batch_message(
-            run_id="audit-scan-t", index=1, count=1, output_path=str(out), paths=paths
-        ),
-        "expected": local_batch_text(paths, docs, repo),
-        "out": out,
-    }
+    return audit_batch(repo, tmp_path)
 
 
 def run(url, batch, *, limits=LIMITS, prices=None, hooks=None, rng=None, model="claude-haiku-5-5"):
-    hooks = hooks or Hooks()
+    hooks = hooks or RecordingHooks()
     conversation = Conversation.start(
         model=model,
         max_tokens=limits.max_output_tokens,
@@ -157,7 +129,7 @@ def test_overloaded_is_retried_with_full_jitter(simulator, batch):
 def test_retries_are_capped(simulator, batch):
     simulator.set_rules([{"behaviour": "server-error"}])
     limits = Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=60, max_retries=2)
-    hooks = Hooks()
+    hooks = RecordingHooks()
     with pytest.raises(AgentFailed, match=r"^API error 500 api_error: .* \(after 2 retries\)$"):
         run(simulator.url, batch, limits=limits, hooks=hooks)
     errors = hooks.entries("error")
@@ -205,7 +177,7 @@ def test_a_stop_is_honoured_while_waiting_to_retry(simulator, batch):
 
     simulator.set_rules([{"behaviour": "rate-limit"}])
 
-    class CancelDuringWait(Hooks):
+    class CancelDuringWait(RecordingHooks):
         def before_turn(self, worst_case_cost):
             super().before_turn(worst_case_cost)
             if len(self.worst) > 1:  # the check made during the wait

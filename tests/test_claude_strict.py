@@ -21,44 +21,20 @@ from runs.operations.audit_scan.local import local_batch_text
 from runs.operations.base import final_message
 from runs.tools import Toolbox
 
+from .agent_fixtures import RecordingHooks, audit_batch
 from .conftest import AS_OF
 from .test_erk_command import erk_cmd
 
 LIMITS = Limits(max_turns=12, max_output_tokens=32_000, time_limit_s=60, max_retries=4)
 
 
-class Hooks:
-    def __init__(self):
-        self.records = []
-
-    def before_turn(self, worst_case_cost):
-        pass
-
-    def record(self, entries, usage, cost):
-        self.records.append((entries, usage, cost))
-
-    def entries(self, role):
-        return [entry for entries, _, _ in self.records for entry in entries if entry["role"] == role]
-
-
 @pytest.fixture
 def batch(repo, tmp_path):
-    docs = repo / "docs" / "learned"
-    paths = ["arch/old.md", "arch/overview.md", "cli/flags.md"]
-    out = tmp_path / "scratch" / "batch-1.md"
-    out.parent.mkdir(parents=True)
-    return {
-        "toolbox": Toolbox(read_root=docs, repo_root=repo, output_path=out),
-        "message": prompts.batch_message(
-            run_id="audit-scan-t", index=1, count=1, output_path=str(out), paths=paths
-        ),
-        "expected": local_batch_text(paths, docs, repo),
-        "out": out,
-    }
+    return audit_batch(repo, tmp_path)
 
 
 def run(sim, batch, *, limits=LIMITS, hooks=None, model="claude-haiku-5-5"):
-    hooks = hooks or Hooks()
+    hooks = hooks or RecordingHooks()
     conversation = Conversation.start(
         model=model,
         max_tokens=limits.max_output_tokens,
@@ -100,7 +76,7 @@ def test_an_error_event_inside_the_stream_is_retried(simulator, batch):
 
 def test_a_spend_limit_is_not_retried(simulator, batch):
     simulator.set_rules([{"behaviour": "spend-limit"}])
-    hooks = Hooks()
+    hooks = RecordingHooks()
     started = time.monotonic()
     with pytest.raises(AgentFailed, match=r"^spend limit reached \(429 rate_limit_error\): "):
         run(simulator, batch, hooks=hooks)
@@ -252,7 +228,7 @@ def test_haiku_matches_local_on_a_generated_500_doc_corpus(sync_tasks, simulator
     _same_as_local(tmp_path / "corpus", tmp_path / "corpus", agents=12)
 
 
-class BudgetHooks(Hooks):
+class BudgetHooks(RecordingHooks):
     """A budget as runs/budget.py keeps it (spent so far plus the next call's worst case must fit),
     set once the first attempt is billed: room for that attempt's worst case and its bill, not for a
     second attempt's worst case on top of it."""
