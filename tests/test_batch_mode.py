@@ -19,32 +19,10 @@ from runs import engine
 from runs.claude.pricing import CENT_PRECISION, MILLION, call_cost, long_prompt_multiplier, prompt_tokens
 from runs.models import BatchStatus, ItemResult, MessageBatch, Run, RunStatus, TranscriptEntry
 
+from .batch_mode_fixtures import drive, start
 from .conftest import AS_OF
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def start(docs_root, *, mode="batch", model="haiku", agents=2, **options):
-    return engine.create_run(
-        "audit-scan",
-        {"docs_root": str(docs_root)},
-        model=model,
-        agents=agents,
-        as_of=date.fromisoformat(AS_OF),
-        mode=mode,
-        **options,
-    )
-
-
-def drive(run, simulator, rounds=40) -> Run:
-    """What the sweep does every few seconds, with the simulator's clock moved on in between."""
-    for _ in range(rounds):
-        engine.advance(run.pk)
-        run = Run.objects.get(pk=run.pk)
-        if run.is_finished:
-            return run
-        simulator.advance_clock(1)
-    raise AssertionError(f"{run.run_id} did not finish: {run.status}")
 
 
 def turn_usages(run):

@@ -7,7 +7,6 @@ Cancelling a message batch: https://platform.claude.com/docs/en/build-with-claud
 """
 
 import socket
-from datetime import date
 
 import anthropic
 import pytest
@@ -16,21 +15,9 @@ from runs import actions, driver, engine
 from runs.claude import batch_mode
 from runs.models import BatchStatus, MessageBatch, Run, RunStatus
 
-from .conftest import AS_OF
+from .batch_mode_fixtures import start
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def start(docs_root) -> Run:
-    run = engine.create_run(
-        "audit-scan",
-        {"docs_root": str(docs_root)},
-        model="haiku",
-        agents=2,
-        as_of=date.fromisoformat(AS_OF),
-        mode="batch",
-    )
-    return Run.objects.get(pk=run.pk)
 
 
 def closed_port_url() -> str:

@@ -9,7 +9,6 @@ which requests were canceled, check the individual results within the batch". Th
 requests are billed (at the batch rate, ``usage.service_tier`` ``"batch"``), so the run's cost is theirs.
 """
 
-from datetime import date
 from decimal import Decimal
 
 import anthropic
@@ -19,21 +18,9 @@ from runs import driver, engine
 from runs.claude.pricing import call_cost, usage_dict
 from runs.models import BatchStatus, MessageBatch, Run, RunStatus, TranscriptEntry
 
-from .conftest import AS_OF
+from .batch_mode_fixtures import start
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def start(docs_root) -> Run:
-    run = engine.create_run(
-        "audit-scan",
-        {"docs_root": str(docs_root)},
-        model="haiku",
-        agents=2,
-        as_of=date.fromisoformat(AS_OF),
-        mode="batch",
-    )
-    return Run.objects.get(pk=run.pk)
 
 
 def sdk(simulator) -> anthropic.Anthropic:

@@ -9,7 +9,6 @@ What the docs say, and the tests hold the step to: results are matched to their 
 a second reader of the same results must change nothing.
 """
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -20,34 +19,13 @@ from runs.claude.pricing import call_cost
 from runs.models import Batch, BatchStatus, ItemResult, Lease, MessageBatch, Run, RunStatus, TranscriptEntry
 from runs.scratch import output_file
 
-from .conftest import AS_OF
+from .batch_mode_fixtures import drive, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class Died(BaseException):
     """The process stopped here (a kill, a host gone): nothing after this line ran."""
-
-
-def start(docs_root, agents=2) -> Run:
-    return engine.create_run(
-        "audit-scan",
-        {"docs_root": str(docs_root)},
-        model="haiku",
-        agents=agents,
-        as_of=date.fromisoformat(AS_OF),
-        mode="batch",
-    )
-
-
-def drive(run, simulator, rounds=40) -> Run:
-    for _ in range(rounds):
-        engine.advance(run.pk)
-        run = Run.objects.get(pk=run.pk)
-        if run.is_finished:
-            return run
-        simulator.advance_clock(1)
-    raise AssertionError(f"stuck: {[(b.index, b.status, bool(b.conversation)) for b in run.batches.all()]}")
 
 
 def dies_once(monkeypatch, owner, name):
